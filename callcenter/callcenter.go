@@ -57,9 +57,9 @@ type Agent struct {
 
 // Number is a center number (码号/DID) that the carrier delivers calls to.
 type Number struct {
-	ID     int64
-	E164   string // digits as the carrier sends them, e.g. 4008001234 or 02161234567
-	Name   string
+	ID   int64
+	E164 string // digits as the carrier sends them, e.g. 4008001234 or 02161234567
+	Name string
 	// RouteAgent is the work number that calls to this number ring until the
 	// ACD (queues) routes them.
 	RouteAgent string
