@@ -27,9 +27,12 @@ const (
 	scryptKeyLen  = 32
 
 	// Upper bounds accepted when verifying, so a corrupted or hostile hash
-	// string cannot make CheckPassword allocate gigabytes or spin for minutes.
+	// string cannot make CheckPassword allocate gigabytes or spin for minutes:
+	// scrypt needs 128·N·r bytes and p times the work.
 	maxScryptN   = 1 << 20
-	maxScryptRP  = 1 << 10
+	maxScryptMem = 256 << 20
+	maxScryptR   = 32
+	maxScryptP   = 16
 	maxScryptKey = 128
 )
 
@@ -82,10 +85,10 @@ func parsePasswordHash(s string) (passwordHash, bool) {
 	if h.n, err = strconv.Atoi(parts[1]); err != nil || h.n < 2 || h.n > maxScryptN || h.n&(h.n-1) != 0 {
 		return h, false
 	}
-	if h.r, err = strconv.Atoi(parts[2]); err != nil || h.r < 1 || h.r > maxScryptRP {
+	if h.r, err = strconv.Atoi(parts[2]); err != nil || h.r < 1 || h.r > maxScryptR || 128*h.n*h.r > maxScryptMem {
 		return h, false
 	}
-	if h.p, err = strconv.Atoi(parts[3]); err != nil || h.p < 1 || h.p > maxScryptRP || h.r*h.p >= 1<<30/128 {
+	if h.p, err = strconv.Atoi(parts[3]); err != nil || h.p < 1 || h.p > maxScryptP {
 		return h, false
 	}
 	if h.salt, err = b64.DecodeString(parts[4]); err != nil || len(h.salt) == 0 {
