@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/api"
+)
+
+// identity is who an authenticated request comes from.
+type identity struct {
+	session callcenter.Session
+	agent   callcenter.Agent
+}
+
+type authedFunc func(w http.ResponseWriter, r *http.Request, id identity)
+
+// errNoToken and errBadToken both answer 401 "unauthorized"; they differ only
+// in the message, which never reveals whether a token existed.
+var (
+	errNoToken  = errors.New("missing bearer token")
+	errBadToken = errors.New("invalid or expired token")
+)
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const prefix = "bearer "
+	if len(h) > len(prefix) && strings.EqualFold(h[:len(prefix)], prefix) {
+		return strings.TrimSpace(h[len(prefix):])
+	}
+	return ""
+}
+
+// authenticate resolves token to its live session and agent. A disabled
+// agent's session no longer authenticates (callcenter.ErrDisabled).
+func (s *Server) authenticate(ctx context.Context, token string) (identity, error) {
+	if token == "" {
+		return identity{}, errNoToken
+	}
+	sess, err := s.store.SessionByToken(ctx, callcenter.HashToken(token))
+	if errors.Is(err, callcenter.ErrNotFound) {
+		return identity{}, errBadToken
+	}
+	if err != nil {
+		return identity{}, fmt.Errorf("session: %w", err)
+	}
+	ag, err := s.store.AgentByWorkNumber(ctx, sess.WorkNumber)
+	if errors.Is(err, callcenter.ErrNotFound) {
+		return identity{}, errBadToken
+	}
+	if err != nil {
+		return identity{}, fmt.Errorf("agent %s: %w", sess.WorkNumber, err)
+	}
+	if ag.Disabled {
+		return identity{}, callcenter.ErrDisabled
+	}
+	return identity{session: sess, agent: ag}, nil
+}
+
+// writeAuthError answers a failed authenticate.
+func writeAuthError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, errNoToken), errors.Is(err, errBadToken):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="agentphone"`)
+		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, err.Error())
+	case errors.Is(err, callcenter.ErrDisabled):
+		writeError(w, http.StatusForbidden, api.CodeDisabled, "account disabled")
+	default:
+		writeInternal(w, err)
+	}
+}
+
+// authed wraps h with bearer-token authentication.
+func (s *Server) authed(h authedFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.authenticate(r.Context(), bearer(r))
+		if err != nil {
+			writeAuthError(w, err)
+			return
+		}
+		h(w, r, id)
+	}
+}
+
+const badCredentialsMessage = "wrong work number or password"
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req api.LoginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
+		return
+	}
+	switch {
+	case req.WorkNumber == "":
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "work_number is required")
+		return
+	case req.Password == "":
+		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "password is required")
+		return
+	}
+	ctx := r.Context()
+	ag, err := s.store.AgentByWorkNumber(ctx, req.WorkNumber)
+	switch {
+	case errors.Is(err, callcenter.ErrNotFound):
+		// Spend the same work as for a real agent so that response time
+		// does not tell which work numbers exist.
+		callcenter.CheckPassword(s.dummyHash(), req.Password)
+		writeError(w, http.StatusUnauthorized, api.CodeBadCredentials, badCredentialsMessage)
+		return
+	case err != nil:
+		writeInternal(w, fmt.Errorf("login %s: %w", req.WorkNumber, err))
+		return
+	}
+	// Password first, then disabled: a disabled account is only revealed to
+	// someone who knows its password.
+	if !callcenter.CheckPassword(ag.PasswordHash, req.Password) {
+		writeError(w, http.StatusUnauthorized, api.CodeBadCredentials, badCredentialsMessage)
+		return
+	}
+	if ag.Disabled {
+		writeError(w, http.StatusForbidden, api.CodeDisabled, "account disabled")
+		return
+	}
+
+	token := callcenter.NewSecret(tokenBytes)
+	sipSecret := callcenter.NewSecret(sipSecretBytes)
+	sess := callcenter.Session{
+		TokenHash:    callcenter.HashToken(token),
+		WorkNumber:   ag.WorkNumber,
+		Device:       req.Device,
+		SIPHA1MD5:    callcenter.DigestHA1("MD5", ag.WorkNumber, s.realm, sipSecret),
+		SIPHA1SHA256: callcenter.DigestHA1("SHA-256", ag.WorkNumber, s.realm, sipSecret),
+		CreatedAt:    s.clock(),
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		writeInternal(w, fmt.Errorf("login %s: create session: %w", ag.WorkNumber, err))
+		return
+	}
+	// One device per agent: the new login takes over from every older one.
+	old, err := s.store.RevokeSessions(ctx, ag.WorkNumber, sess.TokenHash)
+	if err != nil {
+		writeInternal(w, fmt.Errorf("login %s: revoke older sessions: %w", ag.WorkNumber, err))
+		return
+	}
+	if len(old) > 0 {
+		hashes := make([]string, len(old))
+		for i, o := range old {
+			hashes[i] = o.TokenHash
+		}
+		s.hub.takeover(hashes, api.Takeover{Device: req.Device, Reason: "logged in on another device"}, s.clock())
+	}
+	writeJSON(w, http.StatusOK, api.LoginResponse{
+		Token: token,
+		Agent: publicAgent(ag),
+		SIP: api.SIPCredentials{
+			Username:  ag.WorkNumber,
+			Password:  sipSecret,
+			Realm:     s.realm,
+			Registrar: s.registrar,
+			Transport: "udp",
+			Expires:   s.sipExpires,
+		},
+	})
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id identity) {
+	// The store revokes per agent; with one live session per agent (login
+	// revokes the others) that is exactly this session.
+	if _, err := s.store.RevokeSessions(r.Context(), id.agent.WorkNumber, ""); err != nil {
+		writeInternal(w, fmt.Errorf("logout %s: %w", id.agent.WorkNumber, err))
+		return
+	}
+	s.hub.logout(id.session.TokenHash)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request, id identity) {
+	reg := s.registeredFor(id.agent.WorkNumber)
+	writeJSON(w, http.StatusOK, api.Me{Agent: publicAgent(id.agent), Registered: reg})
+}
+
+func publicAgent(a callcenter.Agent) api.Agent {
+	return api.Agent{WorkNumber: a.WorkNumber, Name: a.Name, Role: a.Role.String(), Disabled: a.Disabled}
+}
