@@ -386,5 +386,3 @@ func TestMalformedThenCall(t *testing.T) {
 	d.Close()
 	c.rec.waitEnded(t)
 }
-
-

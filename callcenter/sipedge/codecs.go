@@ -78,7 +78,6 @@ func checkOffer(body []byte, ours []media.Codec) int {
 	return 488
 }
 
-
 // reasonPhrase is the RFC 3261 reason phrase for the statuses the edge sends.
 func reasonPhrase(code int) string {
 	switch code {

@@ -114,10 +114,10 @@ func (d *fakeDir) ListNumbers(context.Context) ([]callcenter.Number, error) {
 // fakeRecords keeps records like the store does (one row per call id,
 // first end wins) and signals ended calls.
 type fakeRecords struct {
-	mu      sync.Mutex
-	rows    map[string]callcenter.CallRecord
-	begins  int
-	ended   chan callcenter.CallRecord
+	mu     sync.Mutex
+	rows   map[string]callcenter.CallRecord
+	begins int
+	ended  chan callcenter.CallRecord
 }
 
 func newFakeRecords() *fakeRecords {
