@@ -1,0 +1,310 @@
+package pstnsim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/agentphone/agentphone/audio"
+)
+
+const (
+	// DefaultRingTime is how long outbound calls ring before a late answer
+	// or a no-answer, unless WithRingTime says otherwise.
+	DefaultRingTime = 6 * time.Second
+	// DefaultRecordLimit bounds the audio a call keeps of what it received.
+	DefaultRecordLimit = 60 * time.Second
+	// sampleRate is G.711's: the trunk only carries narrowband audio.
+	sampleRate = 8000
+	// answeredQueue is how many answered outbound calls Answered() buffers
+	// for a slow reader before further ones are not queued.
+	answeredQueue = 64
+	// hangupTimeout bounds a BYE transaction when the Sim hangs up.
+	hangupTimeout = 5 * time.Second
+)
+
+// Clock tells time. Ring and hold timers and call timestamps use it; RTP
+// pacing stays on the real clock because the far end listens in real time.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Option configures a Sim.
+type Option func(*Sim)
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option { return func(s *Sim) { s.log = l } }
+
+// WithListen sets the local SIP UDP address (default "127.0.0.1:0"). The
+// host is also the address put in SDP, so use a concrete IP, not 0.0.0.0.
+func WithListen(hostport string) Option { return func(s *Sim) { s.listen = hostport } }
+
+// WithServer sets callcenterd's SIP trunk address ("host:port") that
+// inbound calls (customers calling the center) are sent to.
+func WithServer(hostport string) Option { return func(s *Sim) { s.server = hostport } }
+
+// WithVoice sets what customers say: voice(n) returns the Source for the
+// n-th call (1-based), read at 8 kHz. The default is a 1.5 kHz tone at
+// -12 dBFS, a sound no center prompt or hold music is likely to contain.
+func WithVoice(voice func(callNumber int) audio.Source) Option {
+	return func(s *Sim) { s.voice = voice }
+}
+
+// WithClock sets the clock for ring and hold timers and timestamps.
+func WithClock(c Clock) Option { return func(s *Sim) { s.clock = c } }
+
+// WithRingTime sets how long outbound calls ring before the scripted
+// outcome (late answer, no answer). Ordinary numbers ring a quarter of it.
+func WithRingTime(d time.Duration) Option { return func(s *Sim) { s.ringTime = d } }
+
+// WithRecordLimit bounds how much received audio each call keeps (the
+// most recent d of it).
+func WithRecordLimit(d time.Duration) Option { return func(s *Sim) { s.recordLimit = d } }
+
+// Sim is the simulated carrier: a SIP trunk peer that places customer calls
+// to the center and answers the center's calls with scripted outcomes.
+type Sim struct {
+	log         *slog.Logger
+	listen      string
+	server      string
+	voice       func(int) audio.Source
+	clock       Clock
+	ringTime    time.Duration
+	recordLimit time.Duration
+
+	seq      atomic.Int64
+	answered chan *Call
+
+	mu       sync.Mutex
+	started  bool
+	closed   bool
+	ua       *sipgo.UserAgent
+	dg       *diago.Diago
+	addr     string
+	serveCtx context.Context
+	stopServ context.CancelFunc
+	// callCtx ends every call; it is cancelled before the transport so
+	// that calls can still send their BYE.
+	callCtx   context.Context
+	stopCalls context.CancelFunc
+	stopWatch func() bool
+	calls     sync.WaitGroup
+}
+
+// New builds a Sim. It binds nothing until Start.
+func New(opts ...Option) (*Sim, error) {
+	s := &Sim{
+		log:         slog.New(slog.DiscardHandler),
+		listen:      "127.0.0.1:0",
+		clock:       realClock{},
+		ringTime:    DefaultRingTime,
+		recordLimit: DefaultRecordLimit,
+		answered:    make(chan *Call, answeredQueue),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.voice == nil {
+		s.voice = func(int) audio.Source { return DefaultVoice() }
+	}
+	if _, _, err := splitHostPort(s.listen); err != nil {
+		return nil, fmt.Errorf("pstnsim: listen address: %w", err)
+	}
+	if s.server != "" {
+		if _, _, err := splitHostPort(s.server); err != nil {
+			return nil, fmt.Errorf("pstnsim: server address: %w", err)
+		}
+	}
+	if s.ringTime < 0 || s.recordLimit <= 0 {
+		return nil, fmt.Errorf("pstnsim: ring time %v, record limit %v: %w", s.ringTime, s.recordLimit, ErrBadPlan)
+	}
+	return s, nil
+}
+
+// Start binds the SIP listener and starts answering. The Sim runs until
+// Close, or until ctx is cancelled, which closes it the same way.
+func (s *Sim) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.started {
+		return errors.New("pstnsim: already started")
+	}
+	host, port, _ := splitHostPort(s.listen)
+
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pstnsim"), sipgo.WithUserAgentHostname(host))
+	if err != nil {
+		return fmt.Errorf("pstnsim: user agent: %w", err)
+	}
+	dg := diago.NewDiago(ua,
+		diago.WithLogger(s.log.With("component", "sip")),
+		diago.WithTransport(diago.Transport{ID: "udp", Transport: "udp", BindHost: host, BindPort: port}),
+		// The trunk carries G.711 only, like a real PSTN interconnect.
+		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
+			media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000,
+		}}),
+	)
+	s.serveCtx, s.stopServ = context.WithCancel(context.WithoutCancel(ctx))
+	s.callCtx, s.stopCalls = context.WithCancel(s.serveCtx)
+	if err := dg.ServeBackground(s.serveCtx, s.handleInvite); err != nil {
+		s.stopServ()
+		ua.Close()
+		return fmt.Errorf("pstnsim: listen %s: %w", s.listen, err)
+	}
+	bound, err := boundPort(ua)
+	if err != nil {
+		s.stopServ()
+		ua.Close()
+		return fmt.Errorf("pstnsim: listen %s: %w", s.listen, err)
+	}
+	s.ua, s.dg = ua, dg
+	s.addr = net.JoinHostPort(host, strconv.Itoa(bound))
+	s.started = true
+	s.stopWatch = context.AfterFunc(ctx, func() { s.Close() })
+	s.log.Info("pstnsim listening", "addr", s.addr, "server", s.server)
+	return nil
+}
+
+// Addr is the bound SIP address ("127.0.0.1:port"); empty before Start.
+func (s *Sim) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Answered delivers the outbound calls the Sim answered, so a test can
+// check their audio. It buffers a few; when nobody reads, later calls are
+// still answered but not queued.
+func (s *Sim) Answered() <-chan *Call { return s.answered }
+
+// Close hangs up every call (BYE), waits for them to finish and releases
+// the listener. It is safe to call more than once.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	started := s.started
+	s.mu.Unlock()
+	if !started {
+		return nil
+	}
+	s.stopWatch()
+	s.stopCalls()
+	s.calls.Wait()
+	s.stopServ()
+	err := s.ua.Close()
+	s.log.Info("pstnsim stopped")
+	return err
+}
+
+// track registers a call goroutine; false once the Sim is closing.
+func (s *Sim) track() (context.Context, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil, false
+	}
+	if s.closed {
+		return nil, false
+	}
+	s.calls.Add(1)
+	return s.callCtx, true
+}
+
+func (s *Sim) state() (*diago.Diago, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return nil, ErrClosed
+	case !s.started:
+		return nil, ErrNotStarted
+	}
+	return s.dg, nil
+}
+
+// boundPort learns the UDP port the listener got. diago reports ready just
+// before sipgo records the port (and sipgo's GetListenPort reads it without
+// its lock), so poll the locked ListenPorts for the moment in between.
+func boundPort(ua *sipgo.UserAgent) (int, error) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if ports := ua.TransportLayer().ListenPorts("udp"); len(ports) > 0 {
+			return ports[0], nil
+		}
+		if time.Now().After(deadline) {
+			return 0, errors.New("listener reported no port")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	host, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", hp)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("no host in %q", hp)
+	}
+	return host, port, nil
+}
+
+// sleep waits d on the Sim's clock; false if done fired first.
+func (s *Sim) sleep(done <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	select {
+	case <-s.clock.After(d):
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// errStatus extracts the final status of a refused INVITE.
+func errStatus(err error) (*StatusError, bool) {
+	var res *sip.Response
+	var pe *sipgo.ErrDialogResponse
+	var ve sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &pe):
+		res = pe.Res
+	case errors.As(err, &ve):
+		res = ve.Res
+	default:
+		return nil, false
+	}
+	se := &StatusError{Code: res.StatusCode, Phrase: res.Reason}
+	if h := res.GetHeader("Reason"); h != nil {
+		se.Reason = h.Value()
+	}
+	return se, true
+}
