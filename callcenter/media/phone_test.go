@@ -1,0 +1,275 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentphone/agentphone/audio"
+	"github.com/pion/rtp"
+)
+
+// udpConn is the room side of a test leg: an RTPConn over a real UDP
+// socket on 127.0.0.1, sending to one fixed peer.
+type udpConn struct {
+	c    *net.UDPConn
+	peer *net.UDPAddr
+	wbuf []byte // WriteRTP is called by one goroutine, the room's tick
+}
+
+func (u *udpConn) ReadRTP(buf []byte, pkt *rtp.Packet) (int, error) {
+	for {
+		n, _, err := u.c.ReadFromUDP(buf)
+		if err != nil {
+			return 0, err
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue // not RTP: the real conns drop it too
+		}
+		return n, nil
+	}
+}
+
+func (u *udpConn) WriteRTP(pkt *rtp.Packet) error {
+	n, err := pkt.MarshalTo(u.wbuf)
+	if err != nil {
+		return err
+	}
+	_, err = u.c.WriteToUDP(u.wbuf[:n], u.peer)
+	return err
+}
+
+func (u *udpConn) SetReadDeadline(t time.Time) error { return u.c.SetReadDeadline(t) }
+
+// phone is the far end of a leg: it sends a Source encoded every 20 ms
+// and decodes what the room sends back.
+type phone struct {
+	t     testing.TB
+	name  string
+	sock  *net.UDPConn
+	room  *net.UDPAddr
+	conn  *udpConn // the room side, for Join
+	codec audio.Codec
+	pt    uint8
+
+	mu      sync.Mutex
+	src     audio.Source // nil: send nothing
+	recv    []int16      // decoded audio at the codec rate, in arrival order
+	headers []rtp.Header // every packet received
+	events  []rtp.Packet // telephone-event packets received
+	// mangle, when set, decides per sent packet index whether to drop it
+	// and whether to hold it back and send it after the next one.
+	mangle func(i int) (drop, swap bool)
+}
+
+func newPhone(t testing.TB, name string, codec audio.Codec, pt uint8) *phone {
+	t.Helper()
+	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	roomSock, err := net.ListenUDP("udp4", lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phoneSock, err := net.ListenUDP("udp4", lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { roomSock.Close(); phoneSock.Close() })
+	return &phone{
+		t: t, name: name, sock: phoneSock,
+		room:  roomSock.LocalAddr().(*net.UDPAddr),
+		conn:  &udpConn{c: roomSock, peer: phoneSock.LocalAddr().(*net.UDPAddr), wbuf: make([]byte, 1500)},
+		codec: codec, pt: pt,
+	}
+}
+
+func (ph *phone) config(speaks bool, hears HearSet) ParticipantConfig {
+	return ParticipantConfig{
+		Name: ph.name, Conn: ph.conn, Codec: ph.codec, PayloadType: ph.pt,
+		DTMFPayloadType: 101, Speaks: speaks, Hears: hears,
+	}
+}
+
+func (ph *phone) setSource(s audio.Source) {
+	ph.mu.Lock()
+	ph.src = s
+	ph.mu.Unlock()
+}
+
+// run sends and receives until ctx ends; the returned wait blocks until
+// both goroutines are done.
+func (ph *phone) run(ctx context.Context) (wait func()) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); ph.receive() }()
+	go func() { defer wg.Done(); ph.send(ctx) }()
+	return func() {
+		ph.sock.SetReadDeadline(time.Unix(1, 0))
+		wg.Wait()
+	}
+}
+
+func (ph *phone) send(ctx context.Context) {
+	enc, err := ph.codec.NewEncoder()
+	if err != nil {
+		ph.t.Error(err)
+		return
+	}
+	pcm := make([]int16, ph.codec.FrameSamples())
+	payload := make([]byte, 1500)
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ph.pt, SSRC: 0x1234, SequenceNumber: 100, Timestamp: 1000}}
+	step := uint32(ph.codec.ClockRate() / 50)
+	// next encodes the next frame of src into a datagram.
+	next := func(src audio.Source) []byte {
+		src.Read(pcm)
+		n, err := enc.Encode(pcm, payload)
+		if err != nil {
+			ph.t.Error(err)
+			return nil
+		}
+		pkt.Payload = payload[:n]
+		raw, err := pkt.Marshal()
+		if err != nil {
+			ph.t.Error(err)
+			return nil
+		}
+		pkt.SequenceNumber++
+		pkt.Timestamp += step
+		return raw
+	}
+	skip := false
+	tick := time.NewTicker(audio.FrameDuration)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if skip {
+			// This tick's packet went out early, swapped with the
+			// previous one.
+			skip = false
+			continue
+		}
+		ph.mu.Lock()
+		src, mangle := ph.src, ph.mangle
+		ph.mu.Unlock()
+		if src == nil {
+			pkt.SequenceNumber++
+			pkt.Timestamp += step
+			continue
+		}
+		raw := next(src)
+		drop, swap := false, false
+		if mangle != nil {
+			drop, swap = mangle(i)
+		}
+		switch {
+		case drop:
+		case swap:
+			// Reorder without making anything late: the next packet
+			// goes out early, ahead of this one.
+			ph.sock.WriteToUDP(next(src), ph.room)
+			ph.sock.WriteToUDP(raw, ph.room)
+			skip = true
+		default:
+			ph.sock.WriteToUDP(raw, ph.room)
+		}
+	}
+}
+
+func (ph *phone) sendRaw(pkt *rtp.Packet) {
+	raw, err := pkt.Marshal()
+	if err != nil {
+		ph.t.Fatal(err)
+	}
+	if _, err := ph.sock.WriteToUDP(raw, ph.room); err != nil {
+		ph.t.Fatal(err)
+	}
+}
+
+func (ph *phone) receive() {
+	dec, err := ph.codec.NewDecoder()
+	if err != nil {
+		ph.t.Error(err)
+		return
+	}
+	buf := make([]byte, 1600)
+	pcm := make([]int16, 5760)
+	for {
+		n, _, err := ph.sock.ReadFromUDP(buf)
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+				ph.t.Error(err)
+			}
+			return
+		}
+		var pkt rtp.Packet
+		if err := pkt.Unmarshal(append([]byte(nil), buf[:n]...)); err != nil {
+			ph.t.Errorf("%s: bad RTP from room: %v", ph.name, err)
+			return
+		}
+		ph.mu.Lock()
+		ph.headers = append(ph.headers, pkt.Header)
+		if pkt.PayloadType == 101 {
+			ph.events = append(ph.events, pkt)
+			ph.mu.Unlock()
+			continue
+		}
+		ph.mu.Unlock()
+		if pkt.PayloadType != ph.pt {
+			ph.t.Errorf("%s: payload type %d, want %d", ph.name, pkt.PayloadType, ph.pt)
+			continue
+		}
+		m, err := dec.Decode(pkt.Payload, pcm)
+		if err != nil {
+			ph.t.Errorf("%s: decode: %v", ph.name, err)
+			continue
+		}
+		ph.mu.Lock()
+		ph.recv = append(ph.recv, pcm[:m]...)
+		ph.mu.Unlock()
+	}
+}
+
+// received returns a copy of the audio received so far, and resets it.
+func (ph *phone) take() []int16 {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	r := ph.recv
+	ph.recv = nil
+	return r
+}
+
+func (ph *phone) packets() int {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return len(ph.headers)
+}
+
+func (ph *phone) allHeaders() []rtp.Header {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return append([]rtp.Header(nil), ph.headers...)
+}
+
+func (ph *phone) allEvents() []rtp.Packet {
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	return append([]rtp.Packet(nil), ph.events...)
+}
+
+// isTimeout reports whether err is a read deadline expiring.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+type rtpHeader = rtp.Header
+
+func rtpPacket(pt uint8, seq uint16, ts uint32, marker bool, payload []byte) rtp.Packet {
+	return rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: seq, Timestamp: ts, Marker: marker, SSRC: 0x1234}, Payload: payload}
+}
