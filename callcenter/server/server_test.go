@@ -55,7 +55,7 @@ type env struct {
 	t   *testing.T
 	srv *Server
 	ts  *httptest.Server
-	st  *memStore
+	st  *faultStore
 	log *syncBuffer
 }
 
@@ -63,10 +63,10 @@ var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, opts ...Option) *env {
 	t.Helper()
-	st := newMemStore()
-	st.addAgent(callcenter.Agent{WorkNumber: "1001", Name: "Alice", PasswordHash: testHash()})
-	st.addAgent(callcenter.Agent{WorkNumber: "1002", Name: "Bob", Role: callcenter.RoleSupervisor, PasswordHash: testHash()})
-	st.addAgent(callcenter.Agent{WorkNumber: "1009", Name: "Gone", PasswordHash: testHash(), Disabled: true})
+	st := openStore(t)
+	st.addAgent(t, callcenter.Agent{WorkNumber: "1001", Name: "Alice", PasswordHash: testHash()})
+	st.addAgent(t, callcenter.Agent{WorkNumber: "1002", Name: "Bob", Role: callcenter.RoleSupervisor, PasswordHash: testHash()})
+	st.addAgent(t, callcenter.Agent{WorkNumber: "1009", Name: "Gone", PasswordHash: testHash(), Disabled: true})
 	logs := &syncBuffer{}
 	base := []Option{
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
@@ -337,7 +337,9 @@ func TestMeAndLogout(t *testing.T) {
 	}
 
 	// Disabling an agent ends what its token can do.
-	e.st.addAgent(callcenter.Agent{WorkNumber: "1002", Name: "Bob", PasswordHash: testHash(), Disabled: true})
+	if err := e.st.SetAgentDisabled(context.Background(), "1002", true); err != nil {
+		t.Fatal(err)
+	}
 	if status, b := e.do(http.MethodGet, "/v1/me", bob.Token, ""); status != http.StatusForbidden || decodeError(t, b).Code != api.CodeDisabled {
 		t.Fatalf("disabled me: %d %s", status, b)
 	}
@@ -353,9 +355,7 @@ func TestMeAndLogout(t *testing.T) {
 func TestStoreFailureIs500(t *testing.T) {
 	e := newEnv(t)
 	lr := e.login("1001", "pc")
-	e.st.mu.Lock()
-	e.st.fail = errors.New("disk on fire")
-	e.st.mu.Unlock()
+	e.st.setFault(errors.New("disk on fire"))
 	status, b := e.do(http.MethodGet, "/v1/me", lr.Token, "")
 	if status != http.StatusInternalServerError || decodeError(t, b).Code != api.CodeInternal {
 		t.Fatalf("%d %s", status, b)
@@ -378,13 +378,13 @@ func TestCalls(t *testing.T) {
 			Agent: agent, Number: "4008001234", StartedAt: start, AnsweredAt: start.Add(5 * time.Second),
 			EndedAt: start.Add(65 * time.Second), Result: callcenter.ResultAnswered, HangupBy: callcenter.PartyCaller, Codec: "opus"}
 	}
-	e.st.records = []callcenter.CallRecord{
+	e.st.addRecords(t,
 		rec("c1", "1001", t0.Add(-3*time.Hour)),
 		rec("c2", "1001", t0.Add(-2*time.Hour)),
 		rec("c3", "1002", t0.Add(-1*time.Hour)),
-		{CallID: "c4", Type: callcenter.CallAgentOutbound, Caller: "1001", Callee: "13900000000", Agent: "1001",
+		callcenter.CallRecord{CallID: "c4", Type: callcenter.CallAgentOutbound, Caller: "1001", Callee: "13900000000", Agent: "1001",
 			StartedAt: t0.Add(-30 * time.Minute), EndedAt: t0.Add(-29 * time.Minute), Result: callcenter.ResultBusy},
-	}
+	)
 	lr := e.login("1001", "pc")
 	get := func(query string) (int, []api.CallRecord, []byte) {
 		status, b := e.do(http.MethodGet, "/v1/calls"+query, lr.Token, "")
@@ -441,11 +441,5 @@ func TestCalls(t *testing.T) {
 	}
 	if recs[0].Result != "busy" || recs[0].DurationSec != 0 || !recs[0].AnsweredAt.IsZero() {
 		t.Fatalf("unanswered record %+v", recs[0])
-	}
-	e.st.mu.Lock()
-	last := e.st.filters[len(e.st.filters)-1]
-	e.st.mu.Unlock()
-	if last.Agent != "1001" || last.Limit != 10 {
-		t.Fatalf("filter %+v", last)
 	}
 }

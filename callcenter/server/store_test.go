@@ -2,115 +2,64 @@ package server
 
 import (
 	"context"
-	"fmt"
-	"slices"
+	"path/filepath"
 	"sync"
+	"testing"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/store"
 )
 
-// memStore is an in-memory Store for these tests, following the contract
-// documented on callcenter/store.Store. TODO(integration): replace with the
-// real SQLite store once callcenter/store has an implementation.
-type memStore struct {
-	mu       sync.Mutex
-	agents   map[string]callcenter.Agent
-	sessions []callcenter.Session
-	records  []callcenter.CallRecord
-	filters  []callcenter.RecordFilter // what CallRecords was asked
-	fail     error                     // returned by every method when set
+// faultStore is the real SQLite store with one injectable failure, so a
+// test can see how the server answers when persistence breaks.
+type faultStore struct {
+	*store.SQLite
+	mu  sync.Mutex
+	err error
 }
 
-func newMemStore() *memStore {
-	return &memStore{agents: make(map[string]callcenter.Agent)}
+func (f *faultStore) setFault(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
 }
 
-func (m *memStore) addAgent(a callcenter.Agent) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.agents[a.WorkNumber] = a
+func (f *faultStore) SessionByToken(ctx context.Context, h string) (callcenter.Session, error) {
+	f.mu.Lock()
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return callcenter.Session{}, err
+	}
+	return f.SQLite.SessionByToken(ctx, h)
 }
 
-func (m *memStore) AgentByWorkNumber(_ context.Context, wn string) (callcenter.Agent, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return callcenter.Agent{}, m.fail
+func openStore(t *testing.T) *faultStore {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "cc.db"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	a, ok := m.agents[wn]
-	if !ok {
-		return callcenter.Agent{}, fmt.Errorf("agent %s: %w", wn, callcenter.ErrNotFound)
-	}
-	return a, nil
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	return &faultStore{SQLite: st}
 }
 
-func (m *memStore) CreateSession(_ context.Context, s callcenter.Session) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return m.fail
+func (f *faultStore) addAgent(t *testing.T, a callcenter.Agent) {
+	t.Helper()
+	if _, err := f.CreateAgent(context.Background(), a); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := m.agents[s.WorkNumber]; !ok {
-		return callcenter.ErrNotFound
-	}
-	for _, o := range m.sessions {
-		if o.TokenHash == s.TokenHash {
-			return callcenter.ErrExists
+}
+
+func (f *faultStore) addRecords(t *testing.T, recs ...callcenter.CallRecord) {
+	t.Helper()
+	for _, r := range recs {
+		if err := f.EndCallRecord(context.Background(), r); err != nil {
+			t.Fatal(err)
 		}
 	}
-	m.sessions = append(m.sessions, s)
-	return nil
-}
-
-func (m *memStore) SessionByToken(_ context.Context, h string) (callcenter.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return callcenter.Session{}, m.fail
-	}
-	for _, s := range m.sessions {
-		if s.TokenHash == h && !s.Revoked {
-			return s, nil
-		}
-	}
-	return callcenter.Session{}, callcenter.ErrNotFound
-}
-
-func (m *memStore) RevokeSessions(_ context.Context, wn, except string) ([]callcenter.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return nil, m.fail
-	}
-	var out []callcenter.Session
-	for i, s := range m.sessions {
-		if s.WorkNumber == wn && !s.Revoked && s.TokenHash != except {
-			m.sessions[i].Revoked = true
-			out = append(out, m.sessions[i])
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) CallRecords(_ context.Context, f callcenter.RecordFilter) ([]callcenter.CallRecord, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.fail != nil {
-		return nil, m.fail
-	}
-	m.filters = append(m.filters, f)
-	var out []callcenter.CallRecord
-	for _, r := range m.records {
-		if f.Agent != "" && r.Agent != f.Agent ||
-			!f.Since.IsZero() && r.StartedAt.Before(f.Since) ||
-			!f.Until.IsZero() && !r.StartedAt.Before(f.Until) {
-			continue
-		}
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b callcenter.CallRecord) int { return b.StartedAt.Compare(a.StartedAt) })
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
-	return out, nil
 }
