@@ -9,4 +9,12 @@ var (
 	ErrNoDevice = errors.New("audio: no such device")
 	// ErrUnsupportedCodec is returned for a codec name we do not implement.
 	ErrUnsupportedCodec = errors.New("audio: unsupported codec")
+	// ErrShortBuffer is returned when a destination slice cannot hold the
+	// result (a frame, a decoded payload).
+	ErrShortBuffer = errors.New("audio: destination buffer too short")
+	// ErrUnsupportedRate is returned for sample rates the resampler or a
+	// codec cannot handle.
+	ErrUnsupportedRate = errors.New("audio: unsupported sample rate")
+	// ErrFormat is returned for malformed or unsupported WAV data.
+	ErrFormat = errors.New("audio: bad WAV data")
 )
