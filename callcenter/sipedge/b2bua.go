@@ -427,8 +427,12 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	rcancel()
 	e.emit(c, callcenter.CallTalking, callcenter.ResultAnswered, callcenter.PartyNone)
 
-	closeRoom, err := e.joinRoom(c)
-	if err != nil {
+	// The room lives until this call ends below; closing it removes both
+	// legs. (Legs are not tied to a context: the call's own select is the
+	// one place that decides the end.) A leg that never got media (caller
+	// hung up before its ACK) just ends the call below.
+	closeRoom, err := e.joinRoom(context.WithoutCancel(e.ctx), c)
+	if err != nil && c.in.Context().Err() == nil && out.Context().Err() == nil {
 		e.log.Error("sip: media room", "call", c.id, "error", err)
 	}
 
