@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/store"
 	"github.com/emiago/diago"
 	"github.com/emiago/sipgo/sip"
 )
@@ -37,11 +38,11 @@ func (l *eventLog) states(callID string) string {
 	return strings.Join(s, ",")
 }
 
-// center is an edge with two registered agents (1001 calls, 1002 answers)
-// and a carrier.
+// center is an edge on the real SQLite store with two registered agents
+// (1001 calls, 1002 answers) and a carrier.
 type center struct {
-	dir     *fakeDir
-	rec     *fakeRecords
+	st      *store.SQLite
+	rec     *notifyRecords
 	events  *eventLog
 	edge    *Edge
 	a, b    *phone
@@ -50,17 +51,92 @@ type center struct {
 	trunkIn chan *sip.Request // INVITEs reaching the carrier
 }
 
+// notifyRecords passes records to the store and signals each end, so tests
+// wait for calls to finish instead of polling.
+type notifyRecords struct {
+	*store.SQLite
+	ended chan callcenter.CallRecord
+}
+
+func (n *notifyRecords) EndCallRecord(ctx context.Context, r callcenter.CallRecord) error {
+	err := n.SQLite.EndCallRecord(ctx, r)
+	n.ended <- r
+	return err
+}
+
+// waitEnded waits for a call's end and returns its stored record.
+func (n *notifyRecords) waitEnded(t *testing.T) callcenter.CallRecord {
+	t.Helper()
+	select {
+	case r := <-n.ended:
+		got, err := n.CallRecord(context.Background(), r.CallID)
+		if err != nil {
+			t.Fatalf("stored record %s: %v", r.CallID, err)
+		}
+		return got
+	case <-time.After(10 * time.Second):
+		t.Fatal("no call ended")
+	}
+	return callcenter.CallRecord{}
+}
+
+func (n *notifyRecords) count(t *testing.T) int {
+	rs, err := n.CallRecords(context.Background(), callcenter.RecordFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rs)
+}
+
+func addAgent(t testing.TB, st *store.SQLite, wn, pass string, disabled bool) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := st.CreateAgent(ctx, callcenter.Agent{WorkNumber: wn, Name: "Agent " + wn,
+		PasswordHash: "x",
+		HA1MD5:       callcenter.DigestHA1(callcenter.DigestMD5, wn, testRealm, pass),
+		HA1SHA256:    callcenter.DigestHA1(callcenter.DigestSHA256, wn, testRealm, pass)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disabled {
+		if err := st.SetAgentDisabled(ctx, wn, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func openStore(t testing.TB) *store.SQLite {
+	t.Helper()
+	st, err := store.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
 func newCenter(t *testing.T, bHandler func(chan<- *sip.Request) func(*diago.DialogServerSession), opts ...Option) *center {
 	t.Helper()
-	c := &center{dir: newFakeDir(), rec: newFakeRecords(), events: &eventLog{},
+	st := openStore(t)
+	c := &center{st: st, rec: &notifyRecords{SQLite: st, ended: make(chan callcenter.CallRecord, 100)}, events: &eventLog{},
 		offers: make(chan *sip.Request, 10), trunkIn: make(chan *sip.Request, 10)}
-	c.dir.addAgent("1001", "pw1001")
-	c.dir.addAgent("1002", "pw1002")
-	c.dir.addNumber("4008001234", "1002", false)
-	c.dir.addNumber("4008009999", "1002", true)
+	addAgent(t, st, "1001", "pw1001", false)
+	addAgent(t, st, "1002", "pw1002", false)
+	ctx := context.Background()
+	for _, n := range []callcenter.Number{
+		{E164: "4008001234", Name: "hotline", RouteAgent: "1002"},
+		{E164: "4008009999", Name: "closed", RouteAgent: "1002"},
+	} {
+		if _, err := st.CreateNumber(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.SetNumberDisabled(ctx, "4008009999", true); err != nil {
+		t.Fatal(err)
+	}
 	c.carrier = newPhone(t, "carrier", trunkCodecs(), answerer(c.trunkIn))
 	opts = append([]Option{WithTrunk(c.carrier.addr), WithCallObserver(c.events.observe)}, opts...)
-	c.edge = startEdge(t, c.dir, c.rec, opts...)
+	c.edge = startEdge(t, st, c.rec, opts...)
 	c.a = newPhone(t, "1001", agentCodecs(), nil)
 	c.b = newPhone(t, "1002", agentCodecs(), bHandler(c.offers))
 	if err := c.a.register(t, c.edge, "pw1001", time.Minute); err != nil {
@@ -117,7 +193,7 @@ func TestInternalCall(t *testing.T) {
 	if r.Result != callcenter.ResultAnswered || r.HangupBy != callcenter.PartyCaller || r.AnsweredAt.IsZero() || r.Codec != "opus" {
 		t.Errorf("record result=%v by=%v answered=%v codec=%q", r.Result, r.HangupBy, r.AnsweredAt, r.Codec)
 	}
-	if n := c.rec.count(); n != 1 {
+	if n := c.rec.count(t); n != 1 {
 		t.Errorf("%d records, want 1", n)
 	}
 	if got := c.events.states(callID); got != "ringing,talking,ended" {
@@ -237,9 +313,8 @@ func TestCallRefused(t *testing.T) {
 	c := newCenter(t, func(got chan<- *sip.Request) func(*diago.DialogServerSession) {
 		return func(d *diago.DialogServerSession) { d.Respond(486, "Busy Here", nil) }
 	})
-	c.dir.addAgent("1003", "pw") // exists, never registers
-	c.dir.addAgent("1004", "pw")
-	c.dir.disable("1004")
+	addAgent(t, c.st, "1003", "pw", false) // exists, never registers
+	addAgent(t, c.st, "1004", "pw", true)
 	for _, tc := range []struct {
 		to     string
 		status int

@@ -123,4 +123,3 @@ func listenForTone(r rtpRW, freq float64) bool {
 	}
 	return false
 }
-
