@@ -164,17 +164,15 @@ func (m *PhoneBarVM) Run(ctx context.Context) {
 				pe = nil
 				continue
 			}
-			m.handlePhone(ev)
+			m.Handle(ev)
 		case ev, ok := <-se:
 			if !ok {
 				se = nil
 				continue
 			}
-			m.handleServer(ev)
+			m.HandleServer(ev)
 		case <-t.C:
-			m.mu.Lock()
-			m.render()
-			m.mu.Unlock()
+			m.Tick()
 		}
 	}
 }
@@ -393,7 +391,17 @@ func (m *PhoneBarVM) SetAutoAnswer(on bool) {
 	m.phone.SetAutoAnswer(on)
 }
 
-func (m *PhoneBarVM) handlePhone(ev PhoneEvent) {
+// Tick refreshes the timers (registration and call); Run calls it every tick.
+func (m *PhoneBarVM) Tick() {
+	m.mu.Lock()
+	m.render()
+	m.mu.Unlock()
+}
+
+// Handle applies one phone event. Run calls it for every event of the
+// phone; it is exported so that callers (and tests) can apply events
+// synchronously.
+func (m *PhoneBarVM) Handle(ev PhoneEvent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch ev.Kind {
@@ -444,7 +452,8 @@ func (m *PhoneBarVM) endCall(c Call) {
 	_ = m.Muted.Set(false)
 }
 
-func (m *PhoneBarVM) handleServer(ev api.Event) {
+// HandleServer applies one event of the call-center stream.
+func (m *PhoneBarVM) HandleServer(ev api.Event) {
 	switch ev.Type {
 	case api.EventSnapshot:
 		var s api.Snapshot

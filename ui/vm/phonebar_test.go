@@ -94,15 +94,13 @@ func newBar(t *testing.T) *bar {
 	return b
 }
 
-func (b *bar) register() { b.handlePhone(PhoneEvent{Kind: EventRegistration, Reg: RegRegistered}) }
+func (b *bar) register() { b.Handle(PhoneEvent{Kind: EventRegistration, Reg: RegRegistered}) }
 func (b *bar) call(c Call, s CallState) {
-	b.handlePhone(PhoneEvent{Kind: EventCall, Call: c, State: s})
+	b.Handle(PhoneEvent{Kind: EventCall, Call: c, State: s})
 }
 func (b *bar) advance(d time.Duration) {
 	b.now = b.now.Add(d)
-	b.mu.Lock()
-	b.render()
-	b.mu.Unlock()
+	b.Tick()
 }
 
 // buttons is what the bar shows, compared as a whole in the tables.
@@ -147,7 +145,7 @@ func TestPhoneBarRegistration(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.ev != nil {
-			b.handlePhone(*s.ev)
+			b.Handle(*s.ev)
 		}
 		if s.advance > 0 {
 			b.advance(s.advance)
@@ -429,19 +427,19 @@ func TestPhoneBarServerEvents(t *testing.T) {
 	b := newBar(t)
 	b.register()
 	raw := func(v any) json.RawMessage { j, _ := json.Marshal(v); return j }
-	b.handleServer(api.Event{Type: api.EventSnapshot, Data: raw(api.Snapshot{Agent: api.Agent{WorkNumber: "1001", Name: "Alice Wu"}})})
+	b.HandleServer(api.Event{Type: api.EventSnapshot, Data: raw(api.Snapshot{Agent: api.Agent{WorkNumber: "1001", Name: "Alice Wu"}})})
 	if got := str(t, b.Agent); got != "Alice Wu (1001)" {
 		t.Errorf("agent = %q", got)
 	}
 	c := &fakeCall{dir: Inbound, remote: "A"}
 	b.call(c, CallRinging)
-	b.handleServer(api.Event{Type: api.EventCall, Data: raw(api.Call{State: "ringing", Number: "4008001234"})})
+	b.HandleServer(api.Event{Type: api.EventCall, Data: raw(api.Call{State: "ringing", Number: "4008001234"})})
 	if got := str(t, b.CenterNumber); got != "4008001234" {
 		t.Errorf("center from server = %q", got)
 	}
 	var reason string
 	b.onSignedOut = func(r string) { reason = r }
-	b.handleServer(api.Event{Type: api.EventTakeover, Data: raw(api.Takeover{Reason: "login from mobile"})})
+	b.HandleServer(api.Event{Type: api.EventTakeover, Data: raw(api.Takeover{Reason: "login from mobile"})})
 	if reason != "login from mobile" {
 		t.Errorf("signed-out reason = %q", reason)
 	}

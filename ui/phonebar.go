@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentphone/agentphone/ui/vm"
+)
+
+// MenuActions are the entries of the ☰ menu.
+type MenuActions struct {
+	AudioSettings func()
+	Logout        func()
+	ResetLogin    func() // log out and forget the saved password
+}
+
+// phoneBarView is the content of the main window (电话条).
+type phoneBarView struct {
+	agent, status, callInfo, digits, message *widget.Label
+	indicator                                *canvas.Circle
+	number                                   *widget.Entry
+	keys                                     map[string]*widget.Button
+	backspace, call, answer, hangup, mute    *widget.Button
+	menu                                     *widget.Button
+	autoAnswer                               *widget.Check
+	content                                  fyne.CanvasObject
+}
+
+var (
+	colorOnline  = color.NRGBA{R: 0x2e, G: 0xb8, B: 0x4b, A: 0xff}
+	colorOffline = color.NRGBA{R: 0x9e, G: 0x9e, B: 0x9e, A: 0xff}
+)
+
+func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *phoneBarView {
+	v := &phoneBarView{keys: map[string]*widget.Button{}}
+
+	v.indicator = canvas.NewCircle(colorOffline)
+	onBool(m.Registered, func(on bool) {
+		if on {
+			v.indicator.FillColor = colorOnline
+		} else {
+			v.indicator.FillColor = colorOffline
+		}
+		v.indicator.Refresh()
+	})
+	dot := container.NewGridWrap(fyne.NewSquareSize(12), v.indicator)
+	v.agent = widget.NewLabelWithData(m.Agent)
+	v.agent.TextStyle.Bold = true
+	v.status = widget.NewLabelWithData(m.Status)
+	v.menu = widget.NewButtonWithIcon("", theme.MenuIcon(), nil)
+	v.menu.OnTapped = func() {
+		widget.ShowPopUpMenuAtRelativePosition(menu, c(), fyne.NewPos(0, v.menu.Size().Height), v.menu)
+	}
+	header := container.NewBorder(nil, nil,
+		container.NewCenter(dot), v.menu,
+		container.NewVBox(v.agent, v.status))
+
+	v.number = widget.NewEntryWithData(m.Number)
+	v.number.SetPlaceHolder(lang.L("Number to call"))
+	v.number.OnSubmitted = func(string) { m.Dial() }
+	v.backspace = widget.NewButtonWithIcon("", theme.ContentUndoIcon(), m.Backspace)
+	numberRow := container.NewBorder(nil, nil, nil, v.backspace, v.number)
+	// Dial-pad keys change the number behind the entry's back; keep the
+	// cursor at the end so that typing afterwards appends. While the agent
+	// types in the entry (it has focus) the cursor is theirs.
+	onString(m.Number, func(n string) {
+		if cv := c(); cv != nil && cv.Focused() == v.number {
+			return
+		}
+		v.number.CursorColumn = len([]rune(n))
+		v.number.CursorRow = 0
+		v.number.Refresh()
+	})
+
+	pad := container.NewGridWithColumns(3)
+	for _, k := range vm.DialPadKeys {
+		b := widget.NewButton(k, func() { m.Key(k) })
+		v.keys[k] = b
+		pad.Add(b)
+	}
+
+	v.callInfo = widget.NewLabelWithData(m.CallInfo)
+	v.callInfo.TextStyle.Bold = true
+	v.callInfo.Alignment = fyne.TextAlignCenter
+	v.digits = widget.NewLabelWithData(newFormatted(m.Digits, func(d string) string {
+		if d == "" {
+			return ""
+		}
+		return lang.L("DTMF {{.Digits}}", map[string]any{"Digits": d})
+	}))
+	v.digits.Alignment = fyne.TextAlignCenter
+
+	v.call = widget.NewButtonWithIcon(lang.L("Call"), icon("phone"), m.Dial)
+	v.call.Importance = widget.SuccessImportance
+	enableWhen(v.call, m.CanCall)
+	v.answer = widget.NewButtonWithIcon(lang.L("Answer"), icon("phone"), m.Answer)
+	v.answer.Importance = widget.SuccessImportance
+	enableWhen(v.answer, m.CanAnswer)
+	v.hangup = widget.NewButtonWithIcon(lang.L("Hang up"), icon("hangup"), m.Hangup)
+	v.hangup.Importance = widget.DangerImportance
+	enableWhen(v.hangup, m.CanHangup)
+	v.mute = widget.NewButtonWithIcon(lang.L("Mute"), icon("mic"), m.ToggleMute)
+	enableWhen(v.mute, m.CanMute)
+	onBool(m.Muted, func(muted bool) {
+		if muted {
+			v.mute.SetText(lang.L("Unmute"))
+			v.mute.SetIcon(icon("mic-off"))
+			v.mute.Importance = widget.WarningImportance
+		} else {
+			v.mute.SetText(lang.L("Mute"))
+			v.mute.SetIcon(icon("mic"))
+			v.mute.Importance = widget.MediumImportance
+		}
+		v.mute.Refresh()
+	})
+	controls := container.NewGridWithColumns(2, v.call, v.answer, v.hangup, v.mute)
+
+	v.autoAnswer = widget.NewCheck(lang.L("Auto-answer"), m.SetAutoAnswer)
+	onBool(m.AutoAnswer, func(on bool) {
+		if v.autoAnswer.Checked != on {
+			v.autoAnswer.SetChecked(on)
+		}
+	})
+
+	v.message = widget.NewLabelWithData(m.Message)
+	v.message.Wrapping = fyne.TextWrapWord
+	v.message.Importance = widget.WarningImportance
+
+	box := container.NewVBox(
+		header,
+		widget.NewSeparator(),
+		numberRow,
+		pad,
+		v.callInfo,
+		v.digits,
+		controls,
+		v.autoAnswer,
+		v.message,
+	)
+	showWhenSet(v.callInfo, m.CallInfo, box)
+	showWhenSet(v.digits, m.Digits, box)
+	showWhenSet(v.message, m.Message, box)
+	v.content = container.NewPadded(box)
+	return v
+}
+
+// incomingPop is the modal screen pop shown while a call is offered.
+type incomingPop struct {
+	caller, center *widget.Label
+	answer, reject *widget.Button
+	popup          *widget.PopUp
+}
+
+func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas) *incomingPop {
+	p := &incomingPop{}
+	title := widget.NewLabelWithStyle(lang.L("Incoming call"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	p.caller = widget.NewLabelWithData(m.CallerNumber)
+	p.caller.Alignment = fyne.TextAlignCenter
+	p.caller.SizeName = theme.SizeNameSubHeadingText
+	p.caller.TextStyle.Bold = true
+	centerText := newFormatted(m.CenterNumber, func(n string) string {
+		if n == "" {
+			return ""
+		}
+		return lang.L("via {{.Number}}", map[string]any{"Number": n})
+	})
+	p.center = widget.NewLabelWithData(centerText)
+	p.center.Alignment = fyne.TextAlignCenter
+	p.answer = widget.NewButtonWithIcon(lang.L("Answer"), icon("phone"), m.Answer)
+	p.answer.Importance = widget.SuccessImportance
+	p.reject = widget.NewButtonWithIcon(lang.L("Reject"), icon("hangup"), m.Reject)
+	p.reject.Importance = widget.DangerImportance
+	content := container.NewVBox(
+		container.NewCenter(widget.NewIcon(icon("phone"))),
+		title, p.caller, p.center,
+		container.NewGridWithColumns(2, p.answer, p.reject),
+	)
+	showWhenSet(p.center, m.CenterNumber, content)
+	p.popup = widget.NewModalPopUp(container.NewPadded(content), c)
+	onBool(m.Incoming, func(on bool) {
+		if on {
+			p.popup.Show()
+		} else {
+			p.popup.Hide()
+		}
+	})
+	return p
+}
