@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type ha1Set struct {
 
 type authenticator struct {
 	realm string
+	algs  []string // challenge order = preference
 	key   [32]byte
 	now   func() time.Time
 
@@ -65,8 +67,8 @@ type failure struct {
 	first time.Time
 }
 
-func newAuthenticator(realm string, now func() time.Time) (*authenticator, error) {
-	a := &authenticator{realm: realm, now: now, failures: make(map[string]failure)}
+func newAuthenticator(realm string, algs []string, now func() time.Time) (*authenticator, error) {
+	a := &authenticator{realm: realm, algs: algs, now: now, failures: make(map[string]failure)}
 	if _, err := rand.Read(a.key[:]); err != nil {
 		return nil, err
 	}
@@ -102,13 +104,13 @@ func (a *authenticator) checkNonce(n string) error {
 	return nil
 }
 
-// challenges returns the header values to send: SHA-256 first, then MD5
-// (RFC 8760 §2.4: the preferred algorithm first), both with qop=auth and the
-// same nonce.
+// challenges returns the header values to send, one per algorithm in order
+// of preference (RFC 8760 §2.4; by default SHA-256 then MD5), all with
+// qop=auth and the same nonce.
 func (a *authenticator) challenges(stale bool) []string {
 	n := a.nonce()
-	out := make([]string, 0, 2)
-	for _, alg := range []string{algSHA256, algMD5} {
+	out := make([]string, 0, len(a.algs))
+	for _, alg := range a.algs {
 		c := digest.Challenge{Realm: a.realm, Nonce: n, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		out = append(out, c.String())
 	}
@@ -151,11 +153,17 @@ func (a *authenticator) verify(method string, cred *digest.Credentials, set ha1S
 		return nonceErr
 	}
 	alg := strings.ToUpper(cred.Algorithm)
+	if alg == "" {
+		alg = algMD5
+	}
+	if !slices.Contains(a.algs, alg) {
+		// Only what we offer: a server configured SHA-256-only must not be
+		// downgraded by a client answering MD5.
+		return errBadDigest
+	}
 	cands := set.md5
 	if alg == algSHA256 {
 		cands = set.sha256
-	} else {
-		alg = algMD5
 	}
 	chal := &digest.Challenge{Realm: a.realm, Nonce: cred.Nonce, Algorithm: alg}
 	if cred.QOP == "auth" {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,15 @@ func WithLogger(l *slog.Logger) Option { return func(e *Edge) { e.log = l } }
 // were computed in. Default "agentphone".
 func WithRealm(realm string) Option { return func(e *Edge) { e.realm = realm } }
 
+// WithDigestAlgorithms sets the digest algorithms challenged with, in order
+// of preference ("SHA-256", "MD5"; default both, SHA-256 first as RFC 8760
+// asks). Only these are accepted. Some old clients answer only the first
+// challenge and give up when it is not MD5 (sipp 3.6 does): a deployment
+// with such phones lists "MD5" first.
+func WithDigestAlgorithms(algs ...string) Option {
+	return func(e *Edge) { e.digestAlgs = algs }
+}
+
 // WithListen sets the UDP host:port to listen on (default 127.0.0.1:0). A TCP
 // listener is opened on the same port when it is free.
 func WithListen(addr string) Option { return func(e *Edge) { e.listen = addr } }
@@ -105,6 +115,7 @@ type Edge struct {
 	log *slog.Logger
 
 	realm       string
+	digestAlgs  []string
 	listen      string
 	trunk       string
 	trunkAddr   string // resolved ip:port of the carrier
@@ -147,6 +158,7 @@ func New(dir Directory, rec Records, opts ...Option) (*Edge, error) {
 		rec:         rec,
 		log:         slog.New(slog.DiscardHandler),
 		realm:       "agentphone",
+		digestAlgs:  []string{algSHA256, algMD5},
 		listen:      "127.0.0.1:0",
 		now:         time.Now,
 		minExpires:  60 * time.Second,
@@ -164,6 +176,16 @@ func New(dir Directory, rec Records, opts ...Option) (*Edge, error) {
 	if e.realm == "" {
 		return nil, fmt.Errorf("%w: empty realm", ErrConfig)
 	}
+	if len(e.digestAlgs) == 0 {
+		return nil, fmt.Errorf("%w: no digest algorithms", ErrConfig)
+	}
+	for i, a := range e.digestAlgs {
+		a = strings.ToUpper(a)
+		if a != algSHA256 && a != algMD5 {
+			return nil, fmt.Errorf("%w: digest algorithm %q", ErrConfig, a)
+		}
+		e.digestAlgs[i] = a
+	}
 	if e.minExpires <= 0 || e.maxExpires < e.minExpires {
 		return nil, fmt.Errorf("%w: expires bounds [%v, %v]", ErrConfig, e.minExpires, e.maxExpires)
 	}
@@ -180,7 +202,7 @@ func New(dir Directory, rec Records, opts ...Option) (*Edge, error) {
 		}
 		e.trunkAddr = ua.String()
 	}
-	a, err := newAuthenticator(e.realm, e.now)
+	a, err := newAuthenticator(e.realm, e.digestAlgs, e.now)
 	if err != nil {
 		return nil, fmt.Errorf("sipedge: nonce key: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 )
 
 type regEvent struct {
@@ -249,7 +250,7 @@ func TestRegisterWithDiago(t *testing.T) {
 func TestStaleNonce(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
-	a, err := newAuthenticator(testRealm, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	a, err := newAuthenticator(testRealm, []string{algSHA256, algMD5}, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,5 +269,33 @@ func TestStaleNonce(t *testing.T) {
 	}
 	if !strings.Contains(a.challenges(true)[0], "stale=true") {
 		t.Error("stale challenge lacks stale=true")
+	}
+}
+
+// Only the configured algorithms are challenged and accepted.
+func TestDigestAlgorithmsOffered(t *testing.T) {
+	a, err := newAuthenticator(testRealm, []string{algSHA256}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := a.challenges(false); len(cs) != 1 || !strings.Contains(cs[0], "SHA-256") {
+		t.Fatalf("challenges %v", cs)
+	}
+	set := ha1Set{md5: []string{ha1(algMD5, "1001", testRealm, "pw")}, sha256: []string{ha1(algSHA256, "1001", testRealm, "pw")}}
+	for _, tc := range []struct {
+		alg  string
+		want error
+	}{{algSHA256, nil}, {algMD5, errBadDigest}} {
+		chal := &digest.Challenge{Realm: testRealm, Nonce: a.nonce(), Algorithm: tc.alg, QOP: []string{"auth"}}
+		cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:x", Username: "1001", Password: "pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.verify("REGISTER", cred, set); got != tc.want {
+			t.Errorf("%s answer: %v, want %v", tc.alg, got, tc.want)
+		}
+	}
+	if _, err := New(newFakeDir(), newFakeRecords(), WithDigestAlgorithms("SHA-512")); err == nil {
+		t.Error("New accepted an unsupported digest algorithm")
 	}
 }
