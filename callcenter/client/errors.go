@@ -1,0 +1,56 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/agentphone/agentphone/callcenter/api"
+)
+
+var (
+	// ErrBadCredentials: wrong work number or password (the server does not
+	// say which).
+	ErrBadCredentials = errors.New("wrong work number or password")
+	// ErrUnauthorized: no token, or the token is no longer valid (logged
+	// out, taken over, expired). Log in again.
+	ErrUnauthorized = errors.New("not logged in")
+	// ErrDisabled: the account is disabled.
+	ErrDisabled = errors.New("account disabled")
+	// ErrUnreachable wraps failures to reach the server at all: connection
+	// refused, DNS, timeouts, and a gateway's 502/503/504.
+	ErrUnreachable = errors.New("server unreachable")
+	// ErrTakeover: another login of the same agent replaced this session;
+	// the event stream ends with it after delivering the takeover event.
+	ErrTakeover = errors.New("session taken over by another login")
+)
+
+// Error is an error answer of the API.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // api.Code*
+	Message string // the server's message, fit for a user
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("callcenter: %s (%d %s)", e.Message, e.Status, e.Code)
+}
+
+// Is maps the API's error codes onto this package's sentinels, so callers
+// write errors.Is(err, client.ErrBadCredentials).
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrBadCredentials:
+		return e.Code == api.CodeBadCredentials
+	case ErrUnauthorized:
+		return e.Code == api.CodeUnauthorized
+	case ErrDisabled:
+		return e.Code == api.CodeDisabled
+	case ErrUnreachable:
+		switch e.Status {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+	}
+	return false
+}
