@@ -40,11 +40,6 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 	if err != nil {
 		return nil, fmt.Errorf("call %s → %s: %w", from, to, err)
 	}
-	if h := d.InviteRequest.CallID(); h != nil {
-		c.CallID = h.Value()
-	}
-	c.log = c.log.With("call_id", c.CallID)
-
 	// The Sim closing aborts call setup like the caller's ctx does.
 	setup, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -58,7 +53,13 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 		return nil
 	}
 	c.log.Info("calling center")
-	if err := d.Invite(setup, inv); err != nil {
+	err = d.Invite(setup, inv)
+	// The Call-ID exists once the INVITE was built inside Invite.
+	if h := d.InviteRequest.CallID(); h != nil {
+		c.CallID = h.Value()
+		c.log = c.log.With("call_id", c.CallID)
+	}
+	if err != nil {
 		_ = d.Close()
 		if se, ok := errStatus(err); ok {
 			c.setStatus(se.Code)
