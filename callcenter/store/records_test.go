@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -289,5 +290,63 @@ func BenchmarkCallRecord(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// Two stores on one file, as when `callcenterd admin` runs beside the
+// server: concurrent first Opens migrate once, and concurrent writers wait
+// for each other (busy timeout) instead of failing with SQLITE_BUSY.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	stores := make([]*SQLite, 2)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range stores {
+		wg.Go(func() {
+			s, err := Open(ctx, path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			stores[i] = s
+		})
+	}
+	wg.Wait()
+	for _, s := range stores {
+		if s != nil {
+			defer s.Close()
+		}
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("concurrent Open: %v", err)
+	default:
+	}
+	const perStore = 50
+	for si, s := range stores {
+		wg.Go(func() {
+			for i := range perStore {
+				r := answered(rec(fmt.Sprintf("s%d-%d", si, i), t0), t0.Add(time.Second), "pcmu")
+				if err := s.BeginCallRecord(ctx, r); err != nil {
+					errs <- err
+				}
+				if err := s.EndCallRecord(ctx, ended(r, t0.Add(time.Minute), callcenter.ResultAnswered, callcenter.PartyCaller)); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	all, err := stores[1].CallRecords(ctx, callcenter.RecordFilter{})
+	if err != nil || len(all) != 2*perStore {
+		t.Fatalf("%d records, %v; want %d", len(all), err, 2*perStore)
+	}
+	if v, err := stores[0].SchemaVersion(ctx); err != nil || v != 1 {
+		t.Fatalf("schema version %d, %v", v, err)
 	}
 }

@@ -110,7 +110,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	// Never recycle the writer: for ":memory:" the connection is the database.
 	s.w.SetConnMaxLifetime(0)
 	s.w.SetConnMaxIdleTime(0)
-	if err := s.w.PingContext(ctx); err != nil {
+	if err := connect(ctx, s.w, cfg.busyTimeout); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, openErr(err))
 	}
@@ -129,19 +129,47 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	}
 	s.r.SetMaxOpenConns(max(cfg.readers, 1))
 	s.r.SetMaxIdleConns(max(cfg.readers, 1))
-	if err := s.r.PingContext(ctx); err != nil {
+	if err := connect(ctx, s.r, cfg.busyTimeout); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: readers: %w", path, openErr(err))
 	}
 	return s, nil
 }
 
-// openErr turns SQLite's "file is not a database" into ErrNotDatabase,
-// keeping the driver's text for the log.
+// connect opens the first connection of db, retrying while SQLite reports
+// the file busy. Switching a new file to WAL needs an exclusive lock for
+// which SQLite does not call the busy handler, so two processes creating the
+// database at the same moment (the server and an admin command) would
+// otherwise fail at once instead of waiting.
+func connect(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := db.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// openErr turns SQLite's terse open failures into messages an operator can
+// act on, keeping the driver's text.
 func openErr(err error) error {
 	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB {
-		return fmt.Errorf("%w (%v)", ErrNotDatabase, err)
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_NOTADB:
+			return fmt.Errorf("%w (%v)", ErrNotDatabase, err)
+		case sqlite3.SQLITE_CANTOPEN:
+			return fmt.Errorf("cannot open or create the file; is it a directory, or is its directory missing or not writable? (%w)", err)
+		}
 	}
 	return err
 }

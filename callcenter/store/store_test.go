@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -275,8 +276,17 @@ func TestOpenBadInput(t *testing.T) {
 	if _, err := Open(ctx, filepath.Join(dir, "a?b.db")); !errors.Is(err, callcenter.ErrInvalid) {
 		t.Errorf("Open(path with ?) err = %v, want ErrInvalid", err)
 	}
-	if _, err := Open(ctx, filepath.Join(dir, "missing", "dir", "x.db")); err == nil {
-		t.Error("Open in a missing directory succeeded")
+	for _, p := range []string{filepath.Join(dir, "missing", "dir", "x.db"), dir} {
+		if _, err := Open(ctx, p); err == nil || !strings.Contains(err.Error(), "cannot open or create") {
+			t.Errorf("Open(%s) err = %v, want a clear cannot-open error", p, err)
+		}
+	}
+	// Refusing a foreign file must not touch it.
+	if b, err := os.ReadFile(garbage); err != nil || !strings.HasPrefix(string(b), "this is a shopping list") {
+		t.Errorf("garbage file changed: %v", err)
+	}
+	if _, err := os.Stat(garbage + "-wal"); !os.IsNotExist(err) {
+		t.Errorf("Open left a WAL beside a foreign file: %v", err)
 	}
 }
 
