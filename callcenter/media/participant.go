@@ -109,6 +109,7 @@ type Participant struct {
 	readDone chan struct{}
 	intr     interrupter
 	dtmfIn   dtmfReceiver // reader goroutine only
+	digits   chan rune    // reader -> tick, for OnDTMF
 	stats    counters
 }
 
@@ -185,6 +186,7 @@ func newParticipant(r *Room, cfg ParticipantConfig) (*Participant, error) {
 	p.nat = make([]int16, max(opusMaxFrame, p.natFrame))
 	p.payload = make([]byte, 1500)
 	p.jb = audio.NewJitterBuffer(jitterOptions(cfg.Codec))
+	p.digits = make(chan rune, 16)
 	p.intr = interrupterFor(cfg.Conn)
 	p.pkt.Header = rtp.Header{
 		Version:        2,
@@ -245,10 +247,8 @@ func (p *Participant) Speaks() bool {
 // packet or error and never touches the room again.
 func (p *Participant) Leave() {
 	p.leaveOnce.Do(func() {
-		if p.stopCtx != nil {
-			p.stopCtx()
-		}
 		if p.room.remove(p) {
+			p.stopCtx()
 			p.detach()
 			p.room.log.Debug("left", "participant", p.name)
 		}
@@ -503,11 +503,17 @@ func (p *Participant) receiveDTMF(pkt *rtp.Packet) {
 	}
 }
 
+// reportDTMF hands a digit to the tick, which calls OnDTMF. The reader
+// never runs the callback itself: a callback that moves the leg to
+// another room (Leave) would otherwise wait for its own goroutine.
 func (p *Participant) reportDTMF(d rune) {
 	p.stats.dtmfIn.Add(1)
-	p.room.log.Debug("DTMF", "participant", p.name, "digit", string(d))
-	if f := p.room.onDTMF.Load(); f != nil {
-		(*f)(p, d)
+	select {
+	case p.digits <- d:
+	default:
+		// Nobody dials 16 digits within 20 ms; a flood is not worth
+		// blocking the reader for.
+		p.room.log.Warn("DTMF digit dropped, queue full", "participant", p.name, "digit", string(d))
 	}
 }
 

@@ -55,6 +55,8 @@ type Room struct {
 	clock  Clock
 
 	onDTMF atomic.Pointer[func(*Participant, rune)]
+	// dispatching is set while the loop runs OnDTMF callbacks.
+	dispatching atomic.Bool
 
 	// mu guards membership, every participant's hear/speak configuration
 	// and the whole tick: a tick sees one consistent configuration, and
@@ -69,7 +71,9 @@ type Room struct {
 	ticks  uint64
 	// speakers counts this tick's speaking participants.
 	speakers int
-	stopCh   chan struct{}
+	// events is the tick goroutine's scratch list of digits to report.
+	events []dtmfReport
+	stopCh chan struct{}
 
 	loopDone chan struct{}
 	readers  sync.WaitGroup // reader goroutines that Close can interrupt
@@ -108,7 +112,9 @@ func (r *Room) Rate() int {
 }
 
 // OnDTMF sets the callback for RFC 4733 digits received on any leg. It is
-// called from that leg's reader goroutine, so it must not block.
+// called from the room's tick goroutine after the tick, without locks
+// held, so it may call any method of the room (Leave to transfer, SetHears,
+// even Close), but it must return quickly: the next tick waits for it.
 func (r *Room) OnDTMF(f func(p *Participant, digit rune)) {
 	if f == nil {
 		r.onDTMF.Store(nil)
@@ -167,9 +173,12 @@ func (r *Room) Join(ctx context.Context, cfg ParticipantConfig) (*Participant, e
 	if p.conn != nil {
 		p.startReader()
 	}
-	r.mu.Unlock()
+	// Registered under the lock: if ctx is already done, the Leave it
+	// runs waits for the lock and finds p in the room.
 	p.stopCtx = context.AfterFunc(ctx, p.Leave)
-	r.log.Debug("joined", "participant", p.name, "rate", r.rate, "speaks", cfg.Speaks, "hears", cfg.Hears)
+	rate := r.rate
+	r.mu.Unlock()
+	r.log.Debug("joined", "participant", p.name, "rate", rate, "speaks", cfg.Speaks, "hears", cfg.Hears)
 	return p, nil
 }
 
@@ -187,8 +196,13 @@ func (r *Room) Close() error {
 	r.parts = nil
 	close(r.stopCh)
 	r.mu.Unlock()
-	<-r.loopDone
+	if !r.dispatching.Load() {
+		// Called from an OnDTMF callback, the loop is our caller: it
+		// ends as soon as the callback returns.
+		<-r.loopDone
+	}
 	for _, p := range parts {
+		p.stopCtx()
 		p.detach()
 	}
 	r.readers.Wait()
@@ -272,7 +286,51 @@ func (r *Room) loop() {
 // then build and send each listener's mix minus its own voice.
 func (r *Room) tick() {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.mixTick()
+	events := r.collectDigits()
+	r.mu.Unlock()
+	if len(events) == 0 {
+		return
+	}
+	if f := r.onDTMF.Load(); f != nil {
+		r.dispatching.Store(true)
+		defer r.dispatching.Store(false)
+		for _, e := range events {
+			r.log.Debug("DTMF", "participant", e.p.name, "digit", string(e.digit))
+			(*f)(e.p, e.digit)
+		}
+	}
+	clear(events) // do not pin participants that leave
+}
+
+type dtmfReport struct {
+	p     *Participant
+	digit rune
+}
+
+// collectDigits drains the digits the readers decoded since the last
+// tick. Called with r.mu held.
+func (r *Room) collectDigits() []dtmfReport {
+	r.events = r.events[:0]
+	for _, p := range r.parts {
+		if p.digits == nil {
+			continue
+		}
+	drain:
+		for {
+			select {
+			case d := <-p.digits:
+				r.events = append(r.events, dtmfReport{p, d})
+			default:
+				break drain
+			}
+		}
+	}
+	return r.events
+}
+
+// mixTick is the audio part of a tick. Called with r.mu held.
+func (r *Room) mixTick() {
 	r.ticks++
 	frame := r.frame
 	total := r.total[:frame]

@@ -257,16 +257,15 @@ func TestHoldAndMonitor(t *testing.T) {
 
 func TestLossAndReordering(t *testing.T) {
 	tests := []struct {
-		name          string
-		codec         string
-		pt            uint8
-		mangle        func(i int) (drop, swap bool)
-		wantLost      bool
-		wantConcealed bool
+		name     string
+		codec    string
+		pt       uint8
+		mangle   func(i int) (drop, swap bool)
+		wantLost bool
 	}{
-		{"PCMU 10% loss", "PCMU", 0, func(i int) (bool, bool) { return i%10 == 5, false }, true, true},
-		{"opus 10% loss", "opus", 111, func(i int) (bool, bool) { return i%10 == 5, false }, true, true},
-		{"PCMU pairs swapped", "PCMU", 0, func(i int) (bool, bool) { return false, i%4 == 1 }, false, false},
+		{"PCMU 10% loss", "PCMU", 0, func(i int) (bool, bool) { return i%10 == 5, false }, true},
+		{"opus 10% loss", "opus", 111, func(i int) (bool, bool) { return i%10 == 5, false }, true},
+		{"PCMU pairs swapped", "PCMU", 0, func(i int) (bool, bool) { return false, i%4 == 1 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,11 +282,14 @@ func TestLossAndReordering(t *testing.T) {
 			got := listen(agent, 600*time.Millisecond)
 			expectTones(t, "agent", got, 8000, 0.7, []float64{1000}, nil)
 			st := cp.Stats()
-			if (st.Lost > 0) != tt.wantLost || (st.Concealed > 0) != tt.wantConcealed {
-				t.Errorf("stats %+v: want lost %v, concealed %v", st, tt.wantLost, tt.wantConcealed)
+			if tt.wantLost && (st.Lost == 0 || st.Concealed == 0) {
+				t.Errorf("stats %+v: want losses counted and concealed", st)
 			}
-			if !tt.wantLost && st.Late > 0 {
-				t.Errorf("reordered packets counted late: %+v", st)
+			// One packet in four arrives ahead of its predecessor. A
+			// buffer that did not reorder would count ~10 late here;
+			// allow a couple for scheduling hiccups on a loaded host.
+			if !tt.wantLost && st.Late+st.Lost > 2 {
+				t.Errorf("stats %+v: reordered packets lost or late", st)
 			}
 		})
 	}
@@ -525,5 +527,32 @@ func checkSeq(t *testing.T, hs []rtpHeader) {
 		if hs[i].SSRC != hs[0].SSRC {
 			t.Fatalf("SSRC changed at %d", i)
 		}
+	}
+}
+
+// TestDTMFCallbackMayLeaveAndClose: an IVR reacts to a digit by moving
+// the caller out of the room and closing it, from inside the callback.
+func TestDTMFCallbackMayLeaveAndClose(t *testing.T) {
+	r := NewRoom("ivr")
+	ph := newPhone(t, "customer", codec(t, "PCMU"), 0)
+	done := make(chan struct{})
+	r.OnDTMF(func(p *Participant, d rune) {
+		p.Leave()
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+		close(done)
+	})
+	join(t, r, ph.config(true, HearAll))
+	start(t, r, ph)
+	pkt := rtpPacket(101, 1, 160, true, AppendDTMF(nil, DTMFEvent{Event: 1, End: true, Duration: 800}))
+	ph.sendRaw(&pkt)
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("callback did not return: Leave or Close deadlocked inside it")
+	}
+	if n := len(r.Participants()); n != 0 {
+		t.Fatalf("%d participants left in a closed room", n)
 	}
 }
