@@ -1,0 +1,34 @@
+package phone
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// eventQueue is a bounded channel that never blocks the SIP stack: when
+// the consumer (the UI) falls behind, the oldest event is dropped and
+// counted. State can always be re-read from Phone/Call accessors.
+type eventQueue struct {
+	mu      sync.Mutex
+	ch      chan Event
+	dropped atomic.Uint64
+}
+
+func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, n)} }
+
+func (q *eventQueue) push(ev Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		select {
+		case q.ch <- ev:
+			return
+		default:
+		}
+		select {
+		case <-q.ch:
+			q.dropped.Add(1)
+		default:
+		}
+	}
+}
