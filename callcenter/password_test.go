@@ -152,3 +152,19 @@ func TestHashToken(t *testing.T) {
 		t.Fatalf("HashToken(abc) = %s", got)
 	}
 }
+
+func BenchmarkHashPassword(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := HashPassword("demo1234"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDigestHA1(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		DigestHA1(DigestSHA256, "1001", "agentphone", "demo1234")
+	}
+}

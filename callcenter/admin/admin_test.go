@@ -205,3 +205,27 @@ func TestSeed(t *testing.T) {
 		t.Fatal("Seed re-enabled an agent the admin disabled")
 	}
 }
+
+// The command line is outside input: whatever it is, Run must not panic, and
+// a failure is an error (never a silent success with usage on stderr).
+func FuzzRun(f *testing.F) {
+	for _, s := range []string{"agent add 1001 --name Li --password secret1", "agent list", "number add 400 --name x --route",
+		"agent passwd --password", "number disable", "-h", "agent add -- 1001", "agent add 1001 --role= --name=x --password=yyyyyy"} {
+		f.Add(s)
+	}
+	st, err := store.Open(context.Background(), ":memory:")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	f.Fuzz(func(t *testing.T, line string) {
+		var o, e bytes.Buffer
+		err := Run(context.Background(), st, realm, strings.Fields(line), &o, &e)
+		if err == nil && e.Len() > 0 {
+			t.Fatalf("%q succeeded but wrote to stderr: %s", line, e.String())
+		}
+		if errors.Is(err, ErrUsage) && !strings.Contains(e.String(), "usage:") {
+			t.Fatalf("%q: usage error without usage text", line)
+		}
+	})
+}
