@@ -33,8 +33,9 @@ type Stream struct {
 // the server drop the connection, and the stream reconnects to a snapshot.
 func (s *Stream) C() <-chan api.Event { return s.c }
 
-// Err is why the stream stopped: the context's error, ErrTakeover, or an
-// *Error (ErrUnauthorized, ErrDisabled). It is nil while the stream runs.
+// Err is why the stream stopped: the context's error, ErrTakeover, or the
+// server's *Error refusing the stream (ErrUnauthorized, ErrDisabled, or
+// another 4xx such as a wrong base URL's 404). It is nil while it runs.
 func (s *Stream) Err() error {
 	select {
 	case <-s.done:
@@ -121,7 +122,7 @@ func (c *Client) streamOnce(ctx context.Context, s *Stream) (connected bool, err
 	if err != nil {
 		if resp != nil && resp.StatusCode >= 300 {
 			apiErr := readError(resp)
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			if permanent(resp.StatusCode) {
 				return false, &terminal{apiErr}
 			}
 			return false, apiErr
@@ -159,4 +160,15 @@ func (c *Client) streamOnce(ctx context.Context, s *Stream) (connected bool, err
 			return connected, &terminal{ErrTakeover}
 		}
 	}
+}
+
+// permanent reports whether a refused handshake will be refused again: a
+// client error (bad token, disabled account, wrong URL), except those that
+// ask to come back later.
+func permanent(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return status >= 400 && status < 500
 }

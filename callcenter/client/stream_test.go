@@ -150,6 +150,14 @@ func TestEventsUnauthorized(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 
+	// A wrong base URL is not worth retrying either.
+	wrong := client.New(l.url() + "/nothing-here")
+	wrong.SetToken("x")
+	var e *client.Error
+	if err := closed(t, wrong.Events(context.Background())); !errors.As(err, &e) || e.Status != 404 {
+		t.Fatalf("wrong URL: %v", err)
+	}
+
 	// Logging out on the server ends a running stream too: it reconnects,
 	// and the token is refused.
 	c = loggedIn(t, l, client.WithBackoff(10*time.Millisecond, 50*time.Millisecond))

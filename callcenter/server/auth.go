@@ -103,13 +103,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, "password is required")
 		return
 	}
+	// Made before the lookup, so that the first login after start-up costs
+	// the same whether or not the user exists.
+	dummy := s.dummyHash()
 	ctx := r.Context()
 	ag, err := s.store.AgentByWorkNumber(ctx, req.WorkNumber)
 	switch {
 	case errors.Is(err, callcenter.ErrNotFound):
 		// Spend the same work as for a real agent so that response time
 		// does not tell which work numbers exist.
-		callcenter.CheckPassword(s.dummyHash(), req.Password)
+		callcenter.CheckPassword(dummy, req.Password)
 		writeError(w, http.StatusUnauthorized, api.CodeBadCredentials, badCredentialsMessage)
 		return
 	case err != nil:
@@ -137,22 +140,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SIPHA1SHA256: callcenter.DigestHA1("SHA-256", ag.WorkNumber, s.realm, sipSecret),
 		CreatedAt:    s.clock(),
 	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		writeInternal(w, fmt.Errorf("login %s: create session: %w", ag.WorkNumber, err))
-		return
-	}
-	// One device per agent: the new login takes over from every older one.
-	old, err := s.store.RevokeSessions(ctx, ag.WorkNumber, sess.TokenHash)
+	old, err := s.startSession(ctx, sess)
 	if err != nil {
-		writeInternal(w, fmt.Errorf("login %s: revoke older sessions: %w", ag.WorkNumber, err))
+		writeInternal(w, fmt.Errorf("login %s: %w", ag.WorkNumber, err))
 		return
 	}
 	if len(old) > 0 {
-		hashes := make([]string, len(old))
-		for i, o := range old {
-			hashes[i] = o.TokenHash
-		}
-		s.hub.takeover(hashes, api.Takeover{Device: req.Device, Reason: "logged in on another device"}, s.clock())
+		s.hub.takeover(tokenHashes(old), api.Takeover{Device: req.Device, Reason: "logged in on another device"}, s.clock())
 	}
 	writeJSON(w, http.StatusOK, api.LoginResponse{
 		Token: token,
@@ -168,14 +162,41 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// startSession stores sess and revokes the agent's other sessions: one
+// device per agent, the newest login wins. Logins are serialised here so
+// that two at once cannot revoke each other and leave the agent with none.
+func (s *Server) startSession(ctx context.Context, sess callcenter.Session) ([]callcenter.Session, error) {
+	s.loginMu.Lock()
+	defer s.loginMu.Unlock()
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	old, err := s.store.RevokeSessions(ctx, sess.WorkNumber, sess.TokenHash)
+	if err != nil {
+		return nil, fmt.Errorf("revoke older sessions: %w", err)
+	}
+	return old, nil
+}
+
+func tokenHashes(ss []callcenter.Session) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s.TokenHash
+	}
+	return out
+}
+
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id identity) {
 	// The store revokes per agent; with one live session per agent (login
 	// revokes the others) that is exactly this session.
-	if _, err := s.store.RevokeSessions(r.Context(), id.agent.WorkNumber, ""); err != nil {
+	s.loginMu.Lock()
+	revoked, err := s.store.RevokeSessions(r.Context(), id.agent.WorkNumber, "")
+	s.loginMu.Unlock()
+	if err != nil {
 		writeInternal(w, fmt.Errorf("logout %s: %w", id.agent.WorkNumber, err))
 		return
 	}
-	s.hub.logout(id.session.TokenHash)
+	s.hub.logout(append(tokenHashes(revoked), id.session.TokenHash))
 	w.WriteHeader(http.StatusNoContent)
 }
 

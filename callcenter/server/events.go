@@ -159,9 +159,9 @@ func (h *hub) takeover(tokenHashes []string, t api.Takeover, now time.Time) {
 	h.stopSessions(tokenHashes, &ev, websocket.StatusNormalClosure, "takeover")
 }
 
-// logout ends the streams of a session that logged out.
-func (h *hub) logout(tokenHash string) {
-	h.stopSessions([]string{tokenHash}, nil, websocket.StatusNormalClosure, "logged out")
+// logout ends the streams of sessions that logged out.
+func (h *hub) logout(tokenHashes []string) {
+	h.stopSessions(tokenHashes, nil, websocket.StatusNormalClosure, "logged out")
 }
 
 func (h *hub) stopSessions(tokenHashes []string, final *api.Event, code websocket.StatusCode, why string) {
@@ -246,6 +246,8 @@ func (s *Server) PublishCall(ev callcenter.CallEvent) {
 		}
 	}
 	lc.agents = slices.Clone(ev.Agents)
+	slices.Sort(lc.agents)
+	lc.agents = slices.Compact(lc.agents) // each agent gets an event once
 	if ev.State == callcenter.CallEnded {
 		delete(h.calls, ev.CallID)
 	} else {

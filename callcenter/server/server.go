@@ -64,6 +64,7 @@ type Server struct {
 	pingInterval time.Duration
 	eventBuffer  int
 	dummyHash    func() string
+	loginMu      sync.Mutex // see startSession
 
 	hub *hub
 	mux *http.ServeMux

@@ -75,6 +75,8 @@ func newEnv(t *testing.T, opts ...Option) *env {
 		WithClock(func() time.Time { return t0 }),
 	}
 	srv := New(st, append(base, opts...)...)
+	// Same scrypt cost as a fresh dummy, without hashing one per test.
+	srv.dummyHash = testHash
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		srv.Close()
@@ -205,7 +207,6 @@ func TestLogin(t *testing.T) {
 // tens of milliseconds scrypt takes.
 func TestLoginUnknownUserTiming(t *testing.T) {
 	e := newEnv(t)
-	e.srv.dummyHash() // made on first need; keep its cost out of the timing
 	timeLogin := func(wn string) time.Duration {
 		req, _ := json.Marshal(api.LoginRequest{WorkNumber: wn, Password: "wrong"})
 		start := time.Now()
@@ -441,5 +442,45 @@ func TestCalls(t *testing.T) {
 	}
 	if recs[0].Result != "busy" || recs[0].DurationSec != 0 || !recs[0].AnsweredAt.IsZero() {
 		t.Fatalf("unanswered record %+v", recs[0])
+	}
+}
+
+// TestConcurrentLogins: logins of one agent at once must leave exactly one
+// live session (the winner), never revoke each other into none.
+func TestConcurrentLogins(t *testing.T) {
+	e := newEnv(t)
+	const n = 4
+	tokens := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			body, _ := json.Marshal(api.LoginRequest{WorkNumber: "1001", Password: testPassword})
+			req, _ := http.NewRequest(http.MethodPost, e.ts.URL+"/v1/login", bytes.NewReader(body))
+			resp, err := e.ts.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var lr api.LoginResponse
+			if err := json.NewDecoder(resp.Body).Decode(&lr); err != nil {
+				t.Error(err)
+			}
+			tokens[i] = lr.Token
+		})
+	}
+	wg.Wait()
+	live, err := e.st.LiveSessions(context.Background(), "1001")
+	if err != nil || len(live) != 1 {
+		t.Fatalf("live sessions %+v %v", live, err)
+	}
+	ok := 0
+	for _, tok := range tokens {
+		if status, _ := e.do(http.MethodGet, "/v1/me", tok, ""); status == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d tokens work, want 1", ok)
 	}
 }
