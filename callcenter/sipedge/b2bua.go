@@ -372,6 +372,10 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	err = out.Invite(ringCtx, diago.InviteClientOptions{
 		Headers: headers,
 		OnResponse: func(res *sip.Response) error {
+			if res.IsSuccess() && !sdpSafe(res.Body()) {
+				// diago would parse this answer next and panic (see sdpSafe).
+				return errUnsafeSDP
+			}
 			if (res.StatusCode == 180 || res.StatusCode == 183) && !ringing {
 				ringing = true
 				if err := c.in.Ringing(); err != nil {
@@ -458,6 +462,8 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	cancel()
 	e.finish(c, callcenter.ResultAnswered, by)
 }
+
+var errUnsafeSDP = errors.New("callee answered with SDP we cannot parse")
 
 // answerSent reports whether our 200 OK went out: a caller that hangs up
 // before its ACK reached us still had the call answered.

@@ -65,7 +65,7 @@ func (n *notifyRecords) EndCallRecord(ctx context.Context, r callcenter.CallReco
 }
 
 // waitEnded waits for a call's end and returns its stored record.
-func (n *notifyRecords) waitEnded(t *testing.T) callcenter.CallRecord {
+func (n *notifyRecords) waitEnded(t testing.TB) callcenter.CallRecord {
 	t.Helper()
 	select {
 	case r := <-n.ended:
@@ -80,7 +80,7 @@ func (n *notifyRecords) waitEnded(t *testing.T) callcenter.CallRecord {
 	return callcenter.CallRecord{}
 }
 
-func (n *notifyRecords) count(t *testing.T) int {
+func (n *notifyRecords) count(t testing.TB) int {
 	rs, err := n.CallRecords(context.Background(), callcenter.RecordFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func openStore(t testing.TB) *store.SQLite {
 	return st
 }
 
-func newCenter(t *testing.T, bHandler func(chan<- *sip.Request) func(*diago.DialogServerSession), opts ...Option) *center {
+func newCenter(t testing.TB, bHandler func(chan<- *sip.Request) func(*diago.DialogServerSession), opts ...Option) *center {
 	t.Helper()
 	st := openStore(t)
 	c := &center{st: st, rec: &notifyRecords{SQLite: st, ended: make(chan callcenter.CallRecord, 100)}, events: &eventLog{},
@@ -148,7 +148,7 @@ func newCenter(t *testing.T, bHandler func(chan<- *sip.Request) func(*diago.Dial
 	return c
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -427,6 +427,7 @@ func TestMalformedThenCall(t *testing.T) {
 		{"no body", invite(contact, ""), "400"},
 		{"bad sdp", invite(contact+sdpCT, "this is not sdp"), "400"},
 		{"no contact", invite(sdpCT, "v=0\r\n"), "400"},
+		{"blank LF line (crashes diago's parser)", invite(contact+sdpCT, "v=0\n\nm=audio 4000 RTP/AVP 0\n"), "400"},
 		{"no common codec", invite(contact+sdpCT, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n"), "488"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -460,4 +461,31 @@ func TestMalformedThenCall(t *testing.T) {
 	d.Hangup(context.Background())
 	d.Close()
 	c.rec.waitEnded(t)
+}
+
+// Close hangs up live calls (both legs get BYE), records them as ended by
+// the system and returns with no goroutines left (goleak checks the package).
+func TestCloseHangsUpLiveCalls(t *testing.T) {
+	c := newCenter(t, answerer)
+	d, err := c.a.call(ctxT(t), c.edge, "1002", diago.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	<-c.offers
+	if err := c.edge.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	r := c.rec.waitEnded(t)
+	if r.Result != callcenter.ResultAnswered || r.HangupBy != callcenter.PartySystem {
+		t.Errorf("record result=%v by=%v", r.Result, r.HangupBy)
+	}
+	select {
+	case <-d.Context().Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("caller leg got no BYE")
+	}
+	if err := c.edge.Start(context.Background()); err != ErrClosed {
+		t.Errorf("Start after Close: %v", err)
+	}
 }

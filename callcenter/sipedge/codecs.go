@@ -1,6 +1,7 @@
 package sipedge
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 
@@ -22,10 +23,17 @@ func trunkCodecs() []media.Codec {
 // checkOffer validates an SDP offer well enough to know diago can answer
 // it: it parses, has an audio stream with a connection address, and shares
 // an audio codec with ours. It returns the SIP status to refuse with, or 0.
-func checkOffer(body []byte, ours []media.Codec) int {
-	if len(body) == 0 {
+func checkOffer(body []byte, ours []media.Codec) (code int) {
+	if len(body) == 0 || !sdpSafe(body) {
 		return 400
 	}
+	// The SDP parser below is diago's, written for well-formed input; a
+	// panic on a hostile offer must cost that request, not the server.
+	defer func() {
+		if recover() != nil {
+			code = 400
+		}
+	}()
 	sd := sdp.SessionDescription{}
 	if err := sdp.Unmarshal(body, &sd); err != nil || len(sd.Values("v")) != 1 {
 		return 400
@@ -76,6 +84,13 @@ func checkOffer(body []byte, ours []media.Codec) int {
 		}
 	}
 	return 488
+}
+
+// sdpSafe reports whether diago's SDP parser can read body without
+// panicking: it indexes line[len-2] of every line, so an empty LF-only line
+// ("\n" first, or "\n\n") crashes it (diago v0.31.0, media/sdp nextLine).
+func sdpSafe(body []byte) bool {
+	return len(body) > 0 && body[0] != '\n' && !bytes.Contains(body, []byte("\n\n"))
 }
 
 // reasonPhrase is the RFC 3261 reason phrase for the statuses the edge sends.
