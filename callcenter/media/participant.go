@@ -109,6 +109,7 @@ type Participant struct {
 	readDone chan struct{}
 	intr     interrupter
 	dtmfIn   dtmfReceiver // reader goroutine only
+	inSSRC   uint32       // reader goroutine only: SSRC of the audio stream
 	digits   chan rune    // reader -> tick, for OnDTMF
 	stats    counters
 }
@@ -480,6 +481,15 @@ func (p *Participant) receive(pkt *rtp.Packet) {
 	case p.dtmfPT != 0 && pkt.PayloadType == p.dtmfPT:
 		p.receiveDTMF(pkt)
 	case pkt.PayloadType == p.pt:
+		if pkt.SSRC != p.inSSRC {
+			// A new stream (the far end restarted it, or a re-INVITE
+			// moved it): its sequence and timestamps have nothing to do
+			// with the old ones.
+			if p.inSSRC != 0 {
+				p.jb.Reset()
+			}
+			p.inSSRC = pkt.SSRC
+		}
 		now := p.room.clock.Now()
 		p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)
 		p.stats.packetsIn.Add(1)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
+	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 )
 
@@ -555,4 +556,70 @@ func TestDTMFCallbackMayLeaveAndClose(t *testing.T) {
 	if n := len(r.Participants()); n != 0 {
 		t.Fatalf("%d participants left in a closed room", n)
 	}
+}
+
+// plainConn hides udpConn's SetReadDeadline: a conn the room cannot
+// interrupt.
+type plainConn struct{ u *udpConn }
+
+func (c plainConn) ReadRTP(buf []byte, pkt *rtp.Packet) (int, error) { return c.u.ReadRTP(buf, pkt) }
+func (c plainConn) WriteRTP(pkt *rtp.Packet) error                   { return c.u.WriteRTP(pkt) }
+
+// TestLeaveUninterruptibleConn: Leave cannot wait for a reader it cannot
+// wake, but that reader ends with the next packet and never feeds the
+// room again.
+func TestLeaveUninterruptibleConn(t *testing.T) {
+	r := NewRoom("plain")
+	defer r.Close()
+	ph := newPhone(t, "a", codec(t, "PCMU"), 0)
+	cfg := ph.config(true, HearAll)
+	cfg.Conn = plainConn{ph.conn}
+	p := join(t, r, cfg)
+	left := make(chan struct{})
+	go func() { p.Leave(); close(left) }()
+	select {
+	case <-left:
+	case <-time.After(time.Second):
+		t.Fatal("Leave blocked on a reader it cannot interrupt")
+	}
+	pkt := rtpPacket(0, 1, 160, true, make([]byte, 160))
+	ph.sendRaw(&pkt)
+	select {
+	case <-p.readDone:
+	case <-time.After(2 * time.Second):
+		t.Fatal("reader still running after a packet arrived for a participant that left")
+	}
+	if st := p.Stats(); st.PacketsIn != 0 {
+		t.Fatalf("a participant that left took a packet: %+v", st)
+	}
+}
+
+// TestOpusJoinsNarrowbandCall: the room switches from 8 to 48 kHz under a
+// running G.711 call when an Opus supervisor joins, and the call's audio
+// goes on.
+func TestOpusJoinsNarrowbandCall(t *testing.T) {
+	r := NewRoom("switch")
+	cust := newPhone(t, "customer", codec(t, "PCMU"), 0)
+	agent := newPhone(t, "agent", codec(t, "PCMA"), 8)
+	sup := newPhone(t, "supervisor", codec(t, "opus"), 111)
+	cust.setSource(audio.NewTone(1000, 0.3, 8000))
+	agent.setSource(audio.NewTone(1500, 0.3, 8000))
+	join(t, r, cust.config(true, HearAll))
+	join(t, r, agent.config(true, HearAll))
+	start(t, r, cust, agent, sup)
+	time.Sleep(settle)
+	sp := join(t, r, sup.config(false, HearAll))
+	if got := r.Rate(); got != 48000 {
+		t.Fatalf("rate = %d after opus joined, want 48000", got)
+	}
+	time.Sleep(settle)
+	expectTones(t, "customer at 48 kHz", listen(cust, 300*time.Millisecond), 8000, 0.8, []float64{1500}, []float64{1000})
+	expectTones(t, "agent at 48 kHz", listen(agent, 300*time.Millisecond), 8000, 0.8, []float64{1000}, []float64{1500})
+	expectTones(t, "supervisor", listen(sup, 300*time.Millisecond), 48000, 0.2, []float64{1000, 1500}, nil)
+	sp.Leave()
+	if got := r.Rate(); got != 8000 {
+		t.Fatalf("rate = %d after opus left, want 8000", got)
+	}
+	time.Sleep(100 * time.Millisecond)
+	expectTones(t, "customer back at 8 kHz", listen(cust, 300*time.Millisecond), 8000, 0.8, []float64{1500}, []float64{1000})
 }
