@@ -61,7 +61,7 @@ func TestTranslationsParseAndAgree(t *testing.T) {
 }
 
 func TestIcons(t *testing.T) {
-	for _, n := range []string{"phone", "hangup", "mic", "mic-off"} {
+	for _, n := range []string{"phone", "hangup", "mic", "mic-off", "backspace"} {
 		if !bytes.Contains(Must("icons/"+n+".svg"), []byte("<svg")) {
 			t.Errorf("%s is not SVG", n)
 		}

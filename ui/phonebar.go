@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -57,14 +58,17 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	v.menu.OnTapped = func() {
 		widget.ShowPopUpMenuAtRelativePosition(menu, c(), fyne.NewPos(0, v.menu.Size().Height), v.menu)
 	}
+	// The name and status sit tight together; the menu button keeps its
+	// own height at the top right instead of stretching down the header.
+	nameStatus := container.New(layout.NewCustomPaddedVBoxLayout(0), v.agent, v.status)
 	header := container.NewBorder(nil, nil,
-		container.NewCenter(dot), v.menu,
-		container.NewVBox(v.agent, v.status))
+		container.NewCenter(dot), container.NewVBox(v.menu),
+		nameStatus)
 
 	v.number = widget.NewEntryWithData(m.Number)
 	v.number.SetPlaceHolder(lang.L("Number to call"))
 	v.number.OnSubmitted = func(string) { m.Dial() }
-	v.backspace = widget.NewButtonWithIcon("", theme.ContentUndoIcon(), m.Backspace)
+	v.backspace = widget.NewButtonWithIcon("", icon("backspace"), m.Backspace)
 	numberRow := container.NewBorder(nil, nil, nil, v.backspace, v.number)
 	// Dial-pad keys change the number behind the entry's back; keep the
 	// cursor at the end so that typing afterwards appends. While the agent

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/agentphone/agentphone/ui/vm"
 )
@@ -184,7 +185,9 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), sess.Login.Agent.WorkNumber))
 	s.win.SetContent(ss.view.content)
 	ss.pop = newIncomingPop(ss.bar, s.win.Canvas())
-	s.win.Resize(fyne.NewSize(380, 600))
+	// Tall enough for a call in progress (call info, DTMF and a message
+	// line appear then), so the window does not jump when a call starts.
+	s.win.Resize(fyne.NewSize(380, ss.view.content.MinSize().Height+3*theme.TextSize()*2))
 }
 
 // logout ends the session and goes back to the login form; forget also
