@@ -42,6 +42,10 @@ type SQLite struct {
 	log  *slog.Logger
 	now  func() time.Time
 	path string
+
+	// The two statements written on every call, prepared once: with a
+	// single writer connection they stay compiled on it.
+	beginRecord, endRecord *sql.Stmt
 }
 
 var _ Store = (*SQLite)(nil)
@@ -118,6 +122,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 		s.w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, openErr(err))
 	}
+	if s.beginRecord, err = s.w.PrepareContext(ctx, beginRecordSQL); err == nil {
+		s.endRecord, err = s.w.PrepareContext(ctx, endRecordSQL)
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: prepare: %w", path, err)
+	}
 	if path == memoryPath {
 		s.r = s.w
 		return s, nil
@@ -176,11 +187,16 @@ func openErr(err error) error {
 
 // Close closes both pools.
 func (s *SQLite) Close() error {
-	var rerr error
-	if s.r != nil && s.r != s.w {
-		rerr = s.r.Close()
+	var errs []error
+	for _, st := range []*sql.Stmt{s.beginRecord, s.endRecord} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
-	return errors.Join(rerr, s.w.Close())
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	return errors.Join(append(errs, s.w.Close())...)
 }
 
 // Path returns the path the store was opened with.
@@ -559,14 +575,30 @@ func recordArgs(r callcenter.CallRecord) []any {
 		nanos(r.StartedAt), nanos(r.AnsweredAt), nanos(r.EndedAt), r.Result.String(), r.HangupBy.String(), r.Codec}
 }
 
+// beginRecordSQL inserts a record unless its call id exists.
+const beginRecordSQL = `INSERT INTO call_records (` + recordCols + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`
+
+// endRecordSQL is one statement, so it is atomic whichever of Begin and End
+// comes first: the row is inserted whole or completed once, never
+// duplicated, and a second end changes nothing.
+const endRecordSQL = `INSERT INTO call_records (` + recordCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (call_id) DO UPDATE SET
+			ended_at    = excluded.ended_at,
+			result      = excluded.result,
+			hangup_by   = excluded.hangup_by,
+			answered_at = COALESCE(call_records.answered_at, excluded.answered_at),
+			codec       = CASE WHEN call_records.codec = '' THEN excluded.codec ELSE call_records.codec END
+		WHERE call_records.ended_at IS NULL`
+
 // BeginCallRecord implements Store.
 func (s *SQLite) BeginCallRecord(ctx context.Context, r callcenter.CallRecord) error {
 	what := fmt.Sprintf("begin call record %q", r.CallID)
 	if err := checkRecord(r); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO call_records (`+recordCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`, recordArgs(r)...)
+	_, err := s.beginRecord.ExecContext(ctx, recordArgs(r)...)
 	if err != nil {
 		return dbErr(what, err)
 	}
@@ -582,17 +614,7 @@ func (s *SQLite) EndCallRecord(ctx context.Context, r callcenter.CallRecord) err
 	if r.EndedAt.IsZero() {
 		return fmt.Errorf("%s: %w: end time not set", what, callcenter.ErrInvalid)
 	}
-	// One statement, so it is atomic whichever of Begin and End comes first:
-	// the row is inserted whole or completed once, never duplicated.
-	_, err := s.w.ExecContext(ctx, `INSERT INTO call_records (`+recordCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (call_id) DO UPDATE SET
-			ended_at    = excluded.ended_at,
-			result      = excluded.result,
-			hangup_by   = excluded.hangup_by,
-			answered_at = COALESCE(call_records.answered_at, excluded.answered_at),
-			codec       = CASE WHEN call_records.codec = '' THEN excluded.codec ELSE call_records.codec END
-		WHERE call_records.ended_at IS NULL`, recordArgs(r)...)
+	_, err := s.endRecord.ExecContext(ctx, recordArgs(r)...)
 	if err != nil {
 		return dbErr(what, err)
 	}
