@@ -68,6 +68,15 @@ type target struct {
 // answer to), and requests without Via/CSeq get sipgo's own 400.
 func (e *Edge) validate(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if b := req.Body(); len(b) > 0 && !sdpSafe(b) && (req.IsInvite() || req.IsAck()) {
+			// In-dialog offers (re-INVITE, late-offer ACK) go straight to
+			// diago's SDP parser, which would panic on this body.
+			e.log.Info("sip: refusing unparsable SDP", "method", req.Method, "source", req.Source())
+			if req.IsInvite() {
+				respond(e, tx, sip.NewResponseFromRequest(req, 400, "Bad Request", nil))
+			}
+			return
+		}
 		if req.IsInvite() {
 			if to := req.To(); to == nil || !to.Params.Has("tag") {
 				if code := e.checkInvite(req); code != 0 {

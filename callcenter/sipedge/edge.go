@@ -8,6 +8,22 @@
 // The edge runs on diago/sipgo. One UDP socket (and a TCP listener on the
 // same port when it is free) carries all signalling; trunk (carrier) legs and
 // agent legs differ only in the codecs offered, which is set per dialog.
+//
+// Choices:
+//   - Digest: challenges for SHA-256 then MD5 with one stateless HMAC nonce
+//     (60 s; an expired one is answered stale=true). Valid HA1s are the
+//     password's and each live login's SIP secret. Unknown, disabled and
+//     wrong-password users get the same 401; after 3 failures from one
+//     (user, source IP) within a minute the answer becomes 403 until the
+//     minute has passed.
+//   - INVITEs from agents are accepted from the exact address the agent
+//     registered from, or with valid Proxy-Authorization (407 otherwise).
+//     INVITEs from the trunk address (ip:port exactly) are trusted.
+//   - Registration: one binding per agent (a new device takes over), sent
+//     to the REGISTER's source address (NAT); expiry clamped, not refused
+//     with 423.
+//   - A call ended by the caller before our ACK arrived still counts as
+//     answered once our 200 OK went out.
 package sipedge
 
 import (
