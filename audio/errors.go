@@ -18,3 +18,7 @@ var (
 	// ErrFormat is returned for malformed or unsupported WAV data.
 	ErrFormat = errors.New("audio: bad WAV data")
 )
+
+// ErrStalled is returned when a device delivers no audio for too long
+// (unplugged headset, dead sound server).
+var ErrStalled = errors.New("audio: device stalled")

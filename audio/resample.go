@@ -151,11 +151,7 @@ func (r *Resampler) Process(in []int16, out []int16) int {
 		}
 		win := r.hist[r.pos : r.pos+k]
 		for r.phase < r.up {
-			c := r.coef[r.phase*k : r.phase*k+k]
-			var acc float32
-			for j, v := range win {
-				acc += c[j] * v
-			}
+			acc := dot(r.coef[r.phase*k:r.phase*k+k], win)
 			if n < len(out) {
 				out[n] = saturate(acc)
 				n++
@@ -165,6 +161,24 @@ func (r *Resampler) Process(in []int16, out []int16) int {
 		r.phase -= r.up
 	}
 	return n
+}
+
+// dot is the FIR inner loop: four independent accumulators let the CPU
+// overlap the multiply-adds, and equal lengths drop the bounds checks.
+func dot(c, x []float32) float32 {
+	x = x[:len(c)]
+	var a0, a1, a2, a3 float32
+	i := 0
+	for ; i+4 <= len(c); i += 4 {
+		a0 += c[i] * x[i]
+		a1 += c[i+1] * x[i+1]
+		a2 += c[i+2] * x[i+2]
+		a3 += c[i+3] * x[i+3]
+	}
+	for ; i < len(c); i++ {
+		a0 += c[i] * x[i]
+	}
+	return (a0 + a1) + (a2 + a3)
 }
 
 func saturate(v float32) int16 {
