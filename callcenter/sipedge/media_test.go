@@ -10,17 +10,20 @@ import (
 	"github.com/pion/rtp"
 )
 
-// A 1 kHz tone sent by the carrier in PCMU reaches the agent in Opus: the
-// call's media is anchored in a room that transcodes.
-func TestMediaTranscodesTrunkToAgent(t *testing.T) {
+// A 1 kHz tone sent by the carrier in PCMU reaches the agent in Opus, and
+// the agent's 600 Hz tone in Opus reaches the carrier in PCMU: the call's
+// media is anchored in a room that transcodes both ways.
+func TestMediaTranscodes(t *testing.T) {
 	heard := make(chan bool, 1)
+	agentStop := make(chan struct{})
 	agentPhone := func(got chan<- *sip.Request) func(*diago.DialogServerSession) {
 		return func(d *diago.DialogServerSession) {
 			if err := d.Answer(); err != nil {
 				heard <- false
 				return
 			}
-			heard <- listenForTone(d.RTPSession(), 1000)
+			go sendTone(d.RTPSession(), audio.Opus, 96, 600, agentStop)
+			heard <- listenForTone(d.RTPSession(), audio.Opus, 96, 1000)
 			<-d.Context().Done()
 		}
 	}
@@ -39,17 +42,22 @@ func TestMediaTranscodesTrunkToAgent(t *testing.T) {
 		defer close(sent)
 		sendTone(d.RTPSession(), audio.PCMU, 0, 1000, stop)
 	}()
+	carrierHeard := listenForTone(d.RTPSession(), audio.PCMU, 0, 600)
 	var ok bool
 	select {
 	case ok = <-heard:
 	case <-time.After(8 * time.Second):
 	}
 	close(stop)
+	close(agentStop)
 	<-sent
 	d.Hangup(ctx)
 	c.rec.waitEnded(t)
 	if !ok {
-		t.Fatal("agent did not hear the carrier's tone")
+		t.Error("agent did not hear the carrier's tone")
+	}
+	if !carrierHeard {
+		t.Error("carrier did not hear the agent's tone")
 	}
 }
 
@@ -90,23 +98,23 @@ func sendTone(w rtpRW, codec audio.Codec, pt uint8, freq float64, stop <-chan st
 	}
 }
 
-// listenForTone reads Opus RTP for up to 5 s and reports whether 200 ms in a
-// row carry the tone.
-func listenForTone(r rtpRW, freq float64) bool {
-	dec, err := audio.Opus.NewDecoder()
+// listenForTone reads RTP of codec for up to 5 s and reports whether 200 ms
+// in a row carry the tone.
+func listenForTone(r rtpRW, codec audio.Codec, pt uint8, freq float64) bool {
+	dec, err := codec.NewDecoder()
 	if err != nil {
 		return false
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	buf := make([]byte, 1500)
-	pcm := make([]int16, audio.Opus.FrameSamples()*3)
+	pcm := make([]int16, codec.FrameSamples()*3)
 	var window []int16
 	for time.Now().Before(deadline) {
 		var pkt rtp.Packet
 		if _, err := r.ReadRTP(buf, &pkt); err != nil {
 			return false
 		}
-		if pkt.PayloadType != 96 {
+		if pkt.PayloadType != pt {
 			continue
 		}
 		n, err := dec.Decode(pkt.Payload, pcm)
@@ -114,8 +122,8 @@ func listenForTone(r rtpRW, freq float64) bool {
 			continue
 		}
 		window = append(window, pcm[:n]...)
-		if w := audio.DeviceRate / 5; len(window) >= w {
-			if audio.DetectTone(window[len(window)-w:], audio.DeviceRate, freq) {
+		if w := codec.SampleRate() / 5; len(window) >= w {
+			if audio.DetectTone(window[len(window)-w:], codec.SampleRate(), freq) {
 				return true
 			}
 			window = window[len(window)-w:]
