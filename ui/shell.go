@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 
@@ -34,7 +35,12 @@ type Config struct {
 	Server, WorkNumber, Password string
 	// AutoLogin submits the form at start (demo and headless runs).
 	AutoLogin bool
+	// AutoAnswer turns auto-answer on at login whatever was saved.
+	AutoAnswer bool
 }
+
+// prefAutoAnswer keeps the auto-answer switch across runs.
+const prefAutoAnswer = "phone.auto_answer"
 
 // Shell owns the one window of the softphone and moves it between the login
 // form and the phone bar.
@@ -175,6 +181,12 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 		fyne.NewMenuItem(lang.L("Log out"), func() { s.logout(false) }),
 		fyne.NewMenuItem(lang.L("Reset login"), func() { s.logout(true) }),
 	)
+	prefs := s.cfg.App.Preferences()
+	ss.bar.SetAutoAnswer(s.cfg.AutoAnswer || prefs.Bool(prefAutoAnswer))
+	ss.bar.AutoAnswer.AddListener(binding.NewDataListener(func() {
+		on, _ := ss.bar.AutoAnswer.Get()
+		prefs.SetBool(prefAutoAnswer, on)
+	}))
 	ss.view = newPhoneBarView(ss.bar, menu, s.win.Canvas)
 	ss.done.Add(1)
 	go func() {

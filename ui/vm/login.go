@@ -160,6 +160,7 @@ func (m *LoginVM) Submit(ctx context.Context) (Session, error) {
 
 	// The login worked: remember what the agent typed. The password goes to
 	// the keyring only; a keyring failure is reported but does not undo the login.
+	wasRemembered := m.prefs.Bool(prefRemember)
 	m.prefs.SetString(prefServer, server)
 	m.prefs.SetString(prefWorkNumber, work)
 	m.prefs.SetBool(prefRemember, remember)
@@ -169,6 +170,9 @@ func (m *LoginVM) Submit(ctx context.Context) (Session, error) {
 			m.log.Warn("save password", "err", err)
 			_ = m.Notice.Set(lang.L("The system keyring is locked or unavailable; the password was not saved"))
 		}
+	} else if !wasRemembered {
+		// Nothing was saved: leave the keyring alone, as touching it can
+		// make the desktop ask the agent to unlock it.
 	} else if err := m.keys.Delete(KeyringService, user); err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		m.log.Warn("forget password", "err", err)
 	}

@@ -200,6 +200,31 @@ func TestLoginLockedKeyringStillLogsIn(t *testing.T) {
 	}
 }
 
+// failingKeyring fails every call and counts them.
+type failingKeyring struct{ calls int }
+
+func (k *failingKeyring) Get(string, string) (string, error) {
+	k.calls++
+	return "", errors.New("locked")
+}
+func (k *failingKeyring) Set(string, string, string) error { k.calls++; return errors.New("locked") }
+func (k *failingKeyring) Delete(string, string) error      { k.calls++; return errors.New("locked") }
+
+func TestLoginWithoutRememberLeavesKeyringAlone(t *testing.T) {
+	prefs := test.NewTempApp(t).Preferences()
+	k := &failingKeyring{}
+	m := NewLoginVM(prefs, connectTo(&fakeBackend{work: "1", pw: "p"}), WithKeyring(k))
+	fill(m, DefaultServer, "1", "p", false)
+	for range 2 {
+		if _, err := m.Submit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.calls != 0 || str(t, m.Notice) != "" {
+		t.Errorf("keyring touched %d times, notice %q", k.calls, str(t, m.Notice))
+	}
+}
+
 func TestLoginForget(t *testing.T) {
 	keyring.MockInit()
 	prefs := test.NewTempApp(t).Preferences()
