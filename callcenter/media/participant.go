@@ -110,6 +110,7 @@ type Participant struct {
 	intr     interrupter
 	dtmfIn   dtmfReceiver // reader goroutine only
 	inSSRC   uint32       // reader goroutine only: SSRC of the audio stream
+	haveSSRC bool         // reader goroutine only
 	digits   chan rune    // reader -> tick, for OnDTMF
 	stats    counters
 }
@@ -297,6 +298,14 @@ func (p *Participant) Stats() Stats {
 
 func (p *Participant) String() string { return p.name }
 
+// talks reports whether p has audio to give: a sink never has, whatever
+// its speaks flag says.
+func (p *Participant) talks() bool { return p.conn != nil || p.source != nil }
+
+// speaking reports whether p's audio goes into mixes this tick. Called
+// with room.mu held.
+func (p *Participant) speaking() bool { return p.speaks && p.talks() }
+
 // listens reports whether p has anywhere to send audio.
 func (p *Participant) listens() bool { return p.conn != nil || p.sink != nil }
 
@@ -309,7 +318,7 @@ func (p *Participant) setRoomRate(rate int) error {
 		return nil
 	}
 	var err error
-	if p.speaks || p.conn != nil || p.source != nil {
+	if p.talks() {
 		if p.up, err = audio.NewResampler(p.rate, rate); err != nil {
 			return fmt.Errorf("resampler %d->%d for %s: %w", p.rate, rate, p.name, err)
 		}
@@ -362,10 +371,7 @@ func (p *Participant) pull(frame int) bool {
 // means a gap: nothing is sent but the RTP clock still advances, and the
 // next packet carries the marker bit.
 func (p *Participant) emit(heard bool) {
-	frame := len(p.mix)
-	if p.roomRate > 0 {
-		frame = audio.SamplesPerFrame(p.roomRate)
-	}
+	frame := audio.SamplesPerFrame(p.roomRate)
 	if p.sink != nil {
 		if !heard {
 			clear(p.mix[:frame])
@@ -481,14 +487,14 @@ func (p *Participant) receive(pkt *rtp.Packet) {
 	case p.dtmfPT != 0 && pkt.PayloadType == p.dtmfPT:
 		p.receiveDTMF(pkt)
 	case pkt.PayloadType == p.pt:
-		if pkt.SSRC != p.inSSRC {
+		if !p.haveSSRC || pkt.SSRC != p.inSSRC {
 			// A new stream (the far end restarted it, or a re-INVITE
 			// moved it): its sequence and timestamps have nothing to do
 			// with the old ones.
-			if p.inSSRC != 0 {
+			if p.haveSSRC {
 				p.jb.Reset()
 			}
-			p.inSSRC = pkt.SSRC
+			p.inSSRC, p.haveSSRC = pkt.SSRC, true
 		}
 		now := p.room.clock.Now()
 		p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)

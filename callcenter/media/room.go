@@ -23,7 +23,7 @@ const (
 // maxFrame is one frame at the highest rate a room mixes at; per
 // participant buffers are allocated at this size once, so a rate switch
 // never allocates on the tick path.
-var maxFrame = audio.SamplesPerFrame(wideRate)
+const maxFrame = wideRate * int(audio.FrameDuration/time.Millisecond) / 1000
 
 // maxCatchUp bounds how many ticks the loop runs back to back after a
 // stall (GC pause, overloaded host). Beyond it the backlog is dropped and
@@ -40,7 +40,13 @@ func WithLogger(l *slog.Logger) Option { return func(r *Room) { r.log = l } }
 // WithTick sets the tick period (default audio.FrameDuration). Each tick
 // always moves one FrameDuration of audio, so any other period plays
 // audio faster or slower than real time; only tests want that.
-func WithTick(d time.Duration) Option { return func(r *Room) { r.period = d } }
+func WithTick(d time.Duration) Option {
+	return func(r *Room) {
+		if d > 0 {
+			r.period = d
+		}
+	}
+}
 
 // WithClock sets the time source of the tick loop (tests).
 func WithClock(c Clock) Option { return func(r *Room) { r.clock = c } }
@@ -339,7 +345,7 @@ func (r *Room) mixTick() {
 	for _, p := range r.parts {
 		p.active = false
 		switch {
-		case p.speaks:
+		case p.speaking():
 			r.speakers++
 			p.active = p.pull(frame)
 			if p.active {
@@ -365,7 +371,7 @@ func (p *Participant) mixFor(r *Room, frame int) bool {
 	mix := p.mix[:frame]
 	if p.hears.all {
 		others := r.speakers
-		if p.speaks {
+		if p.speaking() {
 			others--
 		}
 		if others == 0 {
@@ -382,7 +388,7 @@ func (p *Participant) mixFor(r *Room, frame int) bool {
 	acc := r.scrat[:frame]
 	clear(acc)
 	for _, q := range p.hearFrom {
-		if !q.speaks {
+		if !q.speaking() {
 			continue
 		}
 		heard++
