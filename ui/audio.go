@@ -6,8 +6,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/data/binding"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -68,19 +68,23 @@ func newAudioView(ctx context.Context, m *vm.AudioVM) *audioView {
 	return v
 }
 
-// showAudioSettings opens the dialog over w; saved receives the new choice.
-func showAudioSettings(ctx context.Context, w fyne.Window, m *vm.AudioVM, saved func(vm.AudioSettings)) {
+// showAudioSettings opens the settings in their own window: the phone bar
+// is too narrow for a dialog with device names. saved receives the choice.
+func showAudioSettings(ctx context.Context, a fyne.App, m *vm.AudioVM, saved func(vm.AudioSettings)) fyne.Window {
 	_ = m.Refresh()
 	v := newAudioView(ctx, m)
-	d := dialog.NewCustomConfirm(lang.L("Audio settings"), lang.L("Save"), lang.L("Cancel"), v.content,
-		func(ok bool) {
-			if ok {
-				s := m.Save()
-				if saved != nil {
-					saved(s)
-				}
-			}
-		}, w)
-	d.Resize(fyne.NewSize(480, d.MinSize().Height))
-	d.Show()
+	w := a.NewWindow(lang.L("Audio settings"))
+	save := widget.NewButtonWithIcon(lang.L("Save"), theme.ConfirmIcon(), func() {
+		s := m.Save()
+		if saved != nil {
+			saved(s)
+		}
+		w.Close()
+	})
+	save.Importance = widget.HighImportance
+	cancel := widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), w.Close)
+	w.SetContent(container.NewPadded(container.NewVBox(v.content, container.NewHBox(layout.NewSpacer(), cancel, save))))
+	w.Resize(fyne.NewSize(520, w.Content().MinSize().Height))
+	w.Show()
+	return w
 }

@@ -57,6 +57,7 @@ type Shell struct {
 
 	// Fields below change on the main goroutine only.
 	loginView *loginView
+	audioWin  fyne.Window // open audio settings, nil when closed
 	session   *session
 }
 
@@ -176,7 +177,7 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	}
 	ss.bar = vm.NewPhoneBarVM(sess.Login.Agent, p, opts...)
 	menu := fyne.NewMenu("",
-		fyne.NewMenuItem(lang.L("Audio settings…"), func() { showAudioSettings(s.ctx, s.win, s.audio, nil) }),
+		fyne.NewMenuItem(lang.L("Audio settings…"), s.showAudio),
 		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem(lang.L("Log out"), func() { s.logout(false) }),
 		fyne.NewMenuItem(lang.L("Reset login"), func() { s.logout(true) }),
@@ -200,6 +201,18 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	// Tall enough for a call in progress (call info, DTMF and a message
 	// line appear then), so the window does not jump when a call starts.
 	s.win.Resize(fyne.NewSize(380, ss.view.content.MinSize().Height+3*theme.TextSize()*2))
+}
+
+// showAudio opens the audio settings, or brings them to the front.
+func (s *Shell) showAudio() {
+	if s.audioWin != nil {
+		s.audioWin.RequestFocus()
+		return
+	}
+	s.audioWin = showAudioSettings(s.ctx, s.cfg.App, s.audio, func(a vm.AudioSettings) {
+		s.log.Info("audio settings saved", "mic", a.Mic, "speaker", a.Speaker, "ringer", a.Ringer)
+	})
+	s.audioWin.SetOnClosed(func() { s.audioWin = nil })
 }
 
 // logout ends the session and goes back to the login form; forget also

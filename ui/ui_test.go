@@ -7,6 +7,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 	"github.com/zalando/go-keyring"
 	"go.uber.org/goleak"
 
@@ -276,5 +277,34 @@ func TestAudioSettingsDialog(t *testing.T) {
 	m.Save()
 	if a.Preferences().String(vm.PrefSpeaker) != "Speakers" {
 		t.Error("not saved")
+	}
+}
+
+func TestAudioSettingsGolden(t *testing.T) {
+	a := test.NewTempApp(t)
+	a.Preferences().SetString(vm.PrefMic, "Unplugged USB Headset")
+	tones := &fakeTones{}
+	m := vm.NewAudioVM(a.Preferences(), fakeDevices{}, tones, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var saved []vm.AudioSettings
+	w := showAudioSettings(ctx, a, m, func(s vm.AudioSettings) { saved = append(saved, s) })
+	if got, _ := m.Message.Get(); got == "" {
+		t.Error("no message for the unplugged headset")
+	}
+	test.AssertRendersToMarkup(t, "audio.xml", w.Canvas())
+	test.AssertRendersToImage(t, "audio.png", w.Canvas())
+
+	// Pick the headset as speaker and save with the window's button.
+	var save *widget.Button
+	for _, o := range test.LaidOutObjects(w.Content()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Save" {
+			save = b
+		}
+	}
+	_ = m.Speaker.Set("Headset")
+	test.Tap(save)
+	if len(saved) != 1 || saved[0].Speaker != "Headset" || a.Preferences().String(vm.PrefSpeaker) != "Headset" {
+		t.Errorf("saved %+v", saved)
 	}
 }
