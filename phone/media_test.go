@@ -3,13 +3,13 @@ package phone
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
-	"github.com/emiago/sipgo"
 )
 
 // withDevice gives the phone one virtual headset playing src.
@@ -141,7 +141,8 @@ type dtmfUAS struct {
 
 func startDTMFUAS(t *testing.T, want int) *dtmfUAS {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("ivr"))
+	drain := new(atomic.Bool)
+	ua, err := newDrainableUA("ivr", drain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +182,9 @@ func startDTMFUAS(t *testing.T, want int) *dtmfUAS {
 	}
 	u.addr = "127.0.0.1:" + itoa(ua.TransportLayer().ListenPorts("udp")[0])
 	t.Cleanup(func() {
+		time.Sleep(20 * time.Millisecond) // let the BYE's handler finish
 		cancel()
-		time.Sleep(20 * time.Millisecond)
-		ua.Close()
+		closeDrained(ua, drain)
 	})
 	return u
 }
