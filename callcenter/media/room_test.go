@@ -623,3 +623,26 @@ func TestOpusJoinsNarrowbandCall(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	expectTones(t, "customer back at 8 kHz", listen(cust, 300*time.Millisecond), 8000, 0.8, []float64{1500}, []float64{1000})
 }
+
+// TestCloseStopsGoroutines: Close returns only once the tick loop and
+// every reader are gone, legs still joined or not.
+func TestCloseStopsGoroutines(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	r := NewRoom("close")
+	for i, name := range []string{"PCMU", "opus", "PCMA"} {
+		ph := newPhone(t, fmt.Sprintf("leg%d", i), codec(t, name), ptFor(name))
+		join(t, r, ph.config(true, HearAll))
+	}
+	join(t, r, ParticipantConfig{Name: "music", Source: audio.NewTone(440, 0.2, 48000), Speaks: true})
+	join(t, r, ParticipantConfig{Name: "recorder", Sink: audio.NewVirtualDevice(nil), Hears: HearAll})
+	left := join(t, r, ParticipantConfig{Name: "gone", Source: audio.Silence{}})
+	left.Leave()
+	time.Sleep(60 * time.Millisecond)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+	if n := len(r.Participants()); n != 0 {
+		t.Fatalf("%d participants after Close", n)
+	}
+}
