@@ -50,10 +50,9 @@ type Stats struct {
 	Lost       uint64 // frames missing when their turn came
 	Late       uint64 // packets arriving after their turn, discarded
 	Concealed  uint64 // frames synthesised by the decoder's concealment
-	// DroppedWrongSource counts packets from a source other than the
-	// locked one. RTPConn reports no remote address, so source locking
-	// (RTP-bleed protection) is left to the conn: diago's RTPSession
-	// does it when built with source lock. Always 0 here for now.
+	// DroppedWrongSource counts packets from an address other than the
+	// one the leg locked onto (see SourceConn). Conns that cannot tell
+	// the sender never lock, and this stays 0.
 	DroppedWrongSource uint64
 	DroppedOther       uint64 // unknown payload type, comfort noise, undecodable
 	DTMFIn             uint64 // digits received
@@ -108,16 +107,19 @@ type Participant struct {
 	stopping atomic.Bool
 	readDone chan struct{}
 	intr     interrupter
-	dtmfIn   dtmfReceiver // reader goroutine only
-	inSSRC   uint32       // reader goroutine only: SSRC of the audio stream
-	haveSSRC bool         // reader goroutine only
-	digits   chan rune    // reader -> tick, for OnDTMF
+	dtmfIn   dtmfReceiver    // reader goroutine only
+	inSSRC   uint32          // reader goroutine only: SSRC of the audio stream
+	haveSSRC bool            // reader goroutine only
+	fromAddr func() net.Addr // sender of the last read; nil when the conn cannot tell
+	srcLock  sourceLock      // reader goroutine only
+	digits   chan rune       // reader -> tick, for OnDTMF
 	stats    counters
 }
 
 type counters struct {
 	packetsIn, packetsOut, concealed           atomic.Uint64
 	droppedOther, dtmfIn, dtmfOut, writeErrors atomic.Uint64
+	wrongSource                                atomic.Uint64
 }
 
 // opusMaxFrame is the largest frame an Opus packet can carry (120 ms at
@@ -190,6 +192,7 @@ func newParticipant(r *Room, cfg ParticipantConfig) (*Participant, error) {
 	p.jb = audio.NewJitterBuffer(jitterOptions(cfg.Codec))
 	p.digits = make(chan rune, 16)
 	p.intr = interrupterFor(cfg.Conn)
+	p.fromAddr = sourceFunc(cfg.Conn)
 	p.pkt.Header = rtp.Header{
 		Version:        2,
 		PayloadType:    p.pt,
@@ -284,15 +287,16 @@ func (p *Participant) Stats() Stats {
 		js = p.jb.Stats()
 	}
 	return Stats{
-		PacketsIn:    c.packetsIn.Load(),
-		PacketsOut:   c.packetsOut.Load(),
-		Lost:         js.Lost,
-		Late:         js.Late,
-		Concealed:    c.concealed.Load(),
-		DroppedOther: c.droppedOther.Load(),
-		DTMFIn:       c.dtmfIn.Load(),
-		DTMFOut:      c.dtmfOut.Load(),
-		WriteErrors:  c.writeErrors.Load(),
+		PacketsIn:          c.packetsIn.Load(),
+		PacketsOut:         c.packetsOut.Load(),
+		Lost:               js.Lost,
+		Late:               js.Late,
+		Concealed:          c.concealed.Load(),
+		DroppedOther:       c.droppedOther.Load(),
+		DroppedWrongSource: c.wrongSource.Load(),
+		DTMFIn:             c.dtmfIn.Load(),
+		DTMFOut:            c.dtmfOut.Load(),
+		WriteErrors:        c.writeErrors.Load(),
 	}
 }
 
@@ -475,6 +479,10 @@ func (p *Participant) read() {
 			// diago returns n=0 for packets it parsed but wants
 			// ignored (sendonly, unknown PT); empty payloads are
 			// keep-alives.
+			continue
+		}
+		if p.fromAddr != nil && !p.srcLock.accept(p.fromAddr(), pkt.SequenceNumber) {
+			p.stats.wrongSource.Add(1)
 			continue
 		}
 		p.receive(&pkt)

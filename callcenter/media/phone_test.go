@@ -17,15 +17,19 @@ import (
 type udpConn struct {
 	c    *net.UDPConn
 	peer *net.UDPAddr
-	wbuf []byte // WriteRTP is called by one goroutine, the room's tick
+	wbuf []byte       // WriteRTP is called by one goroutine, the room's tick
+	from *net.UDPAddr // sender of the last packet read (reader only)
 }
+
+func (u *udpConn) ReadSource() net.Addr { return u.from }
 
 func (u *udpConn) ReadRTP(buf []byte, pkt *rtp.Packet) (int, error) {
 	for {
-		n, _, err := u.c.ReadFromUDP(buf)
+		n, from, err := u.c.ReadFromUDP(buf)
 		if err != nil {
 			return 0, err
 		}
+		u.from = from
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue // not RTP: the real conns drop it too
 		}
