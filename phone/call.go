@@ -510,6 +510,10 @@ func (c *Call) talk(sess diago.DialogSession, onActive func(error)) {
 			}
 			m.stop()
 			err := sess.Hangup(op.ctx)
+			if byeCrossed(err) {
+				// Both sides hung up at once: the dialog is gone either way.
+				err = nil
+			}
 			c.finish(ErrLocalHangup)
 			op.reply <- err
 			return
@@ -533,4 +537,18 @@ func (c *Call) talk(sess diago.DialogSession, onActive func(error)) {
 			return
 		}
 	}
+}
+
+// byeCrossed reports a BYE answered with 481 (the far end already tore the
+// dialog down, typically because its BYE crossed ours).
+func byeCrossed(err error) bool {
+	var rp *sipgo.ErrDialogResponse
+	var rv sipgo.ErrDialogResponse
+	switch {
+	case errors.As(err, &rp):
+		return rp.Res.StatusCode == sip.StatusCallTransactionDoesNotExists
+	case errors.As(err, &rv):
+		return rv.Res.StatusCode == sip.StatusCallTransactionDoesNotExists
+	}
+	return false
 }
