@@ -1,0 +1,23 @@
+package main
+
+import (
+	"net"
+	"testing"
+)
+
+func TestLocalAddrFor(t *testing.T) {
+	tests := []struct{ registrar, want string }{
+		{"127.0.0.1:5060", "127.0.0.1:0"},
+		{"not a host port", "127.0.0.1:0"},
+	}
+	for _, tc := range tests {
+		if got := localAddrFor(tc.registrar); got != tc.want {
+			t.Errorf("localAddrFor(%q) = %q, want %q", tc.registrar, got, tc.want)
+		}
+	}
+	// Any routable target gives a local IP with port 0.
+	host, port, err := net.SplitHostPort(localAddrFor("[::1]:5060"))
+	if err != nil || port != "0" || net.ParseIP(host) == nil {
+		t.Errorf("ipv6 loopback: %q %q %v", host, port, err)
+	}
+}
