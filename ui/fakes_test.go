@@ -61,7 +61,10 @@ func (p *fakePhone) Dial(_ context.Context, target string) (vm.Call, error) {
 }
 func (p *fakePhone) SetAutoAnswer(bool) {}
 
-type fakeBackend struct{ work, pw string }
+type fakeBackend struct {
+	work, pw string
+	events   chan api.Event // nil: a stream that only ends with ctx
+}
 
 func (b *fakeBackend) Login(_ context.Context, work, pw, _ string) (api.LoginResponse, error) {
 	if work != b.work || pw != b.pw {
@@ -71,6 +74,9 @@ func (b *fakeBackend) Login(_ context.Context, work, pw, _ string) (api.LoginRes
 }
 
 func (b *fakeBackend) Events(ctx context.Context) <-chan api.Event {
+	if b.events != nil {
+		return b.events
+	}
 	c := make(chan api.Event)
 	go func() { <-ctx.Done(); close(c) }()
 	return c

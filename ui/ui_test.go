@@ -308,3 +308,38 @@ func TestAudioSettingsGolden(t *testing.T) {
 		t.Errorf("saved %+v", saved)
 	}
 }
+
+func TestTakeoverReturnsToLogin(t *testing.T) {
+	keyring.MockInit()
+	a := test.NewTempApp(t)
+	events := make(chan api.Event)
+	stopped := make(chan struct{})
+	s := NewShell(Config{App: a,
+		Connect: func(string) (vm.Backend, error) {
+			return &fakeBackend{work: "1001", pw: "pw", events: events}, nil
+		},
+		StartPhone: func(context.Context, vm.Session) (vm.Phone, func(), error) {
+			return newFakePhone(), func() { close(stopped) }, nil
+		},
+		Devices: fakeDevices{}, Tones: &fakeTones{},
+		WorkNumber: "1001", Password: "pw", AutoLogin: true})
+	t.Cleanup(s.Close)
+	s.Show()
+	s.wg.Wait()
+	if s.session == nil {
+		t.Fatal("not logged in")
+	}
+	events <- api.Event{Type: api.EventTakeover, Data: []byte(`{"device":"mobile","reason":"login from mobile"}`)}
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("phone not stopped after takeover")
+	}
+	s.wg.Wait()
+	if s.session != nil || s.Window().Content() != s.loginView.content {
+		t.Fatal("not back at the login form")
+	}
+	if got := s.loginView.errLabel.Text; got != "You were signed out: this account logged in on another device" {
+		t.Errorf("error label %q", got)
+	}
+}
