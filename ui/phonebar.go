@@ -14,13 +14,6 @@ import (
 	"github.com/agentphone/agentphone/ui/vm"
 )
 
-// MenuActions are the entries of the ☰ menu.
-type MenuActions struct {
-	AudioSettings func()
-	Logout        func()
-	ResetLogin    func() // log out and forget the saved password
-}
-
 // phoneBarView is the content of the main window (电话条).
 type phoneBarView struct {
 	agent, status, callInfo, digits, message *widget.Label
