@@ -269,12 +269,14 @@ func (p *Participant) detach() {
 	if p.intr == nil {
 		return
 	}
-	if err := p.intr.interrupt(); err != nil {
+	if err := p.intr.interrupt(); err != nil && !errors.Is(err, net.ErrClosed) {
+		// A closed conn (the call hung up first) ends the read by
+		// itself; anything else means the read may never wake.
 		p.room.log.Warn("interrupt RTP read", "participant", p.name, "err", err)
 		return
 	}
 	<-p.readDone
-	if err := p.intr.resume(); err != nil {
+	if err := p.intr.resume(); err != nil && !errors.Is(err, net.ErrClosed) {
 		p.room.log.Warn("resume RTP read", "participant", p.name, "err", err)
 	}
 }

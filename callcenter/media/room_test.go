@@ -230,8 +230,20 @@ func TestHoldAndMonitor(t *testing.T) {
 	mark := len(agent.allHeaders())
 	ap.SetHears(Hear("customer"))
 	time.Sleep(settle)
-	if hs := agent.allHeaders()[mark:]; len(hs) == 0 || !hs[0].Marker {
+	all := agent.allHeaders()
+	if hs := all[mark:]; len(hs) == 0 || !hs[0].Marker || mark == 0 {
 		t.Errorf("first packet after hold: %+v, want marker set", hs[:min(1, len(hs))])
+	} else {
+		// The sequence runs on, the timestamp jumps by the time spent
+		// on hold, in whole frames.
+		last, first := all[mark-1], hs[0]
+		const step = 960
+		if first.SequenceNumber != last.SequenceNumber+1 {
+			t.Errorf("seq %d after hold, last before %d", first.SequenceNumber, last.SequenceNumber)
+		}
+		if d := first.Timestamp - last.Timestamp; d%step != 0 || d < 10*step {
+			t.Errorf("timestamp advanced %d over a >300 ms hold, want whole frames of %d", d, step)
+		}
 	}
 	expectTones(t, "agent resumed", listen(agent, 300*time.Millisecond), 48000, 0.8, []float64{custHz}, []float64{agentHz})
 
@@ -644,5 +656,22 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	goleak.VerifyNone(t, before)
 	if n := len(r.Participants()); n != 0 {
 		t.Fatalf("%d participants after Close", n)
+	}
+}
+
+// TestLeaveAfterConnClosed: the usual hang-up order, the dialog closes
+// its socket before the room lets go of the leg.
+func TestLeaveAfterConnClosed(t *testing.T) {
+	r := NewRoom("hangup")
+	defer r.Close()
+	ph := newPhone(t, "a", codec(t, "PCMU"), 0)
+	p := join(t, r, ph.config(true, HearAll))
+	ph.conn.c.Close()
+	done := make(chan struct{})
+	go func() { p.Leave(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Leave hung on a closed conn")
 	}
 }
