@@ -18,10 +18,9 @@ var (
 	ErrNoDTMF = errors.New("media: leg has no telephone-event payload type")
 	// ErrBadDigit is returned for a rune that is not a DTMF digit.
 	ErrBadDigit = errors.New("media: not a DTMF digit")
+	// ErrDTMFQueueFull is returned by SendDTMF when digits are queued
+	// faster than they can be sent.
+	ErrDTMFQueueFull = errors.New("media: DTMF send queue full")
 	// ErrShortPayload is returned when an RFC 4733 payload is truncated.
 	ErrShortPayload = errors.New("media: short telephone-event payload")
 )
-
-// ErrDTMFQueueFull is returned by SendDTMF when digits are queued faster
-// than they can be sent.
-var ErrDTMFQueueFull = errors.New("media: DTMF send queue full")

@@ -43,9 +43,3 @@ func clip(v int32) int16 {
 	}
 	return int16(v)
 }
-
-func clear32(a []int32) {
-	for i := range a {
-		a[i] = 0
-	}
-}
