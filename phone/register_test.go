@@ -101,6 +101,7 @@ func TestRegisterWrongPasswordFails(t *testing.T) {
 	}
 	// No hammering: the default auth retry is minutes, even with a tiny
 	// transport backoff.
+	time.Sleep(100 * time.Millisecond) // the registrar logs after it answers
 	n := reg.count()
 	time.Sleep(500 * time.Millisecond)
 	if got := reg.count(); got != n {
