@@ -16,6 +16,8 @@ var (
 	ErrNoNumbers = errors.New("pstnsim: no numbers in list")
 	// ErrBadNumber is returned for a number list entry that is not a phone number.
 	ErrBadNumber = errors.New("pstnsim: bad number")
+	// ErrBadOption is returned by New for an option value it cannot use.
+	ErrBadOption = errors.New("pstnsim: bad option")
 	// ErrBadPlan is returned by Run for a plan it cannot carry out.
 	ErrBadPlan = errors.New("pstnsim: bad plan")
 	// ErrBadVoice is returned by ParseVoice for a voice it does not understand.

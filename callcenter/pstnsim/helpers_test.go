@@ -7,12 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago"
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
 	"github.com/agentphone/agentphone/audio"
@@ -78,7 +80,7 @@ func (h *attrHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *attrHandler) WithGroup(string) slog.Handler { return h }
 
 func quietLogger() *slog.Logger {
-	if testing.Verbose() && os.Getenv("PSTNSIM_DEBUG") != "" {
+	if os.Getenv("PSTNSIM_DEBUG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
@@ -93,14 +95,46 @@ type center struct {
 
 func startCenter(t *testing.T, handle func(d *diago.DialogServerSession)) *center {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("center"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	return startCenterCodecs(t, nil, handle)
+}
+
+// startCenterCodecs starts a center offering and accepting only codecs
+// (nil: diago's default PCMU, PCMA, telephone-event).
+func startCenterCodecs(t *testing.T, codecs []media.Codec, handle func(d *diago.DialogServerSession)) *center {
+	t.Helper()
+	var deaf atomic.Bool
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("center"), sipgo.WithUserAgentHostname("127.0.0.1"),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(quietLogger())),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(quietLogger()),
+			sip.WithTransportLayerReadFilter(func(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+				if deaf.Load() {
+					return nil, nil
+				}
+				return data, nil
+			})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg := diago.NewDiago(ua,
+	g := &gate{}
+	g.zero.L = &g.mu
+	opts := []diago.DiagoOption{
 		diago.WithLogger(quietLogger()),
+		// Like the Sim, let request handling finish before the UA closes.
+		diago.WithServerRequestMiddleware(func(next sipgo.RequestHandler) sipgo.RequestHandler {
+			return func(req *sip.Request, tx sip.ServerTransaction) {
+				if !g.enter() {
+					return
+				}
+				defer g.leave()
+				next(req, tx)
+			}
+		}),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: 0}),
-	)
+	}
+	if codecs != nil {
+		opts = append(opts, diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}))
+	}
+	dg := diago.NewDiago(ua, opts...)
 	ctx, cancel := context.WithCancel(context.Background())
 	if handle == nil {
 		handle = func(d *diago.DialogServerSession) { _ = d.Respond(404, "Not Found", nil) }
@@ -115,6 +149,9 @@ func startCenter(t *testing.T, handle func(d *diago.DialogServerSession)) *cente
 	}
 	c := &center{ua: ua, dg: dg, addr: "127.0.0.1:" + strconv.Itoa(port)}
 	t.Cleanup(func() {
+		g.drain()
+		deaf.Store(true)
+		time.Sleep(settleTime)
 		cancel()
 		ua.Close()
 	})

@@ -29,7 +29,7 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 	started := false
 	defer func() {
 		if !started {
-			s.calls.Done()
+			s.active.leave()
 		}
 	}()
 
@@ -85,7 +85,7 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 	m := c.answer(&d.DialogMedia, voice)
 	started = true
 	go func() {
-		defer s.calls.Done()
+		defer s.active.leave()
 		defer endLife()
 		defer stopSim()
 		c.talk(m, opts.Hold, d.Context().Done(), life.Done(), d.Hangup, d.Close)

@@ -17,12 +17,11 @@ const announcementTime = 1500 * time.Millisecond
 // its own goroutine per INVITE and hangs up and closes the dialog when it
 // returns, so it blocks for the whole call.
 func (s *Sim) handleInvite(d *diago.DialogServerSession) {
-	simCtx, ok := s.track()
-	if !ok {
+	if s.closing() {
 		_ = d.Respond(sip.StatusServiceUnavailable, "Service Unavailable", nil)
 		return
 	}
-	defer s.calls.Done()
+	simCtx := s.callCtx
 
 	c := s.newCall(Outbound, d.FromUser(), d.ToUser())
 	c.Outcome = OutcomeFor(c.To)
@@ -101,7 +100,7 @@ func (s *Sim) handleInvite(d *diago.DialogServerSession) {
 	default:
 		c.log.Debug("answered queue full; not queued")
 	}
-	c.talk(m, 0, d.Context().Done(), simCtx.Done(), d.Hangup, d.Close)
+	c.talk(m, s.answerHold, d.Context().Done(), simCtx.Done(), d.Hangup, d.Close)
 }
 
 // cancelled ends a call the caller gave up on while it rang.

@@ -74,6 +74,10 @@ func WithClock(c Clock) Option { return func(s *Sim) { s.clock = c } }
 // outcome (late answer, no answer). Ordinary numbers ring a quarter of it.
 func WithRingTime(d time.Duration) Option { return func(s *Sim) { s.ringTime = d } }
 
+// WithAnswerHold makes customers who answered the center's call hang up
+// after talking d; 0 (the default) waits for the center to hang up.
+func WithAnswerHold(d time.Duration) Option { return func(s *Sim) { s.answerHold = d } }
+
 // WithRecordLimit bounds how much received audio each call keeps (the
 // most recent d of it).
 func WithRecordLimit(d time.Duration) Option { return func(s *Sim) { s.recordLimit = d } }
@@ -88,6 +92,7 @@ type Sim struct {
 	clock       Clock
 	ringTime    time.Duration
 	recordLimit time.Duration
+	answerHold  time.Duration
 
 	seq      atomic.Int64
 	answered chan *Call
@@ -105,7 +110,60 @@ type Sim struct {
 	callCtx   context.Context
 	stopCalls context.CancelFunc
 	stopWatch func() bool
-	calls     sync.WaitGroup
+	// active counts everything that may still send SIP: call goroutines
+	// and request handlers (diago answers and hangs up after our INVITE
+	// handler returns). Close drains it before the transport goes, since
+	// sipgo opens a fresh socket for a message sent after that.
+	active gate
+	// deaf makes the transport drop everything it reads (Close).
+	deaf atomic.Bool
+}
+
+// settleTime lets SIP messages read just before Close finish handling.
+const settleTime = 30 * time.Millisecond
+
+func (s *Sim) deafFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+	if s.deaf.Load() {
+		return nil, nil
+	}
+	return data, nil
+}
+
+// gate counts work in progress and, once drained, admits no more. Unlike
+// a WaitGroup it may be entered while a drain is waiting.
+type gate struct {
+	mu   sync.Mutex
+	n    int
+	down bool
+	zero sync.Cond
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.down {
+		return false
+	}
+	g.n++
+	return true
+}
+
+func (g *gate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.n--; g.n == 0 {
+		g.zero.Broadcast()
+	}
+}
+
+// drain waits until nothing is in progress and shuts the gate.
+func (g *gate) drain() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.n > 0 {
+		g.zero.Wait()
+	}
+	g.down = true
 }
 
 // New builds a Sim. It binds nothing until Start.
@@ -118,6 +176,7 @@ func New(opts ...Option) (*Sim, error) {
 		recordLimit: DefaultRecordLimit,
 		answered:    make(chan *Call, answeredQueue),
 	}
+	s.active.zero.L = &s.active.mu
 	for _, o := range opts {
 		o(s)
 	}
@@ -132,8 +191,8 @@ func New(opts ...Option) (*Sim, error) {
 			return nil, fmt.Errorf("pstnsim: server address: %w", err)
 		}
 	}
-	if s.ringTime < 0 || s.recordLimit <= 0 {
-		return nil, fmt.Errorf("pstnsim: ring time %v, record limit %v: %w", s.ringTime, s.recordLimit, ErrBadPlan)
+	if s.ringTime < 0 || s.recordLimit <= 0 || s.answerHold < 0 {
+		return nil, fmt.Errorf("pstnsim: ring time %v, record limit %v, answer hold %v: %w", s.ringTime, s.recordLimit, s.answerHold, ErrBadOption)
 	}
 	return s, nil
 }
@@ -151,12 +210,17 @@ func (s *Sim) Start(ctx context.Context) error {
 	}
 	host, port, _ := splitHostPort(s.listen)
 
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pstnsim"), sipgo.WithUserAgentHostname(host))
+	sipLog := s.log.With("component", "sip")
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pstnsim"), sipgo.WithUserAgentHostname(host),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(sipLog)),
+		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(sipLog),
+			sip.WithTransportLayerReadFilter(s.deafFilter)))
 	if err != nil {
 		return fmt.Errorf("pstnsim: user agent: %w", err)
 	}
 	dg := diago.NewDiago(ua,
-		diago.WithLogger(s.log.With("component", "sip")),
+		diago.WithLogger(sipLog),
+		diago.WithServerRequestMiddleware(s.admit),
 		diago.WithTransport(diago.Transport{ID: "udp", Transport: "udp", BindHost: host, BindPort: port}),
 		// The trunk carries G.711 only, like a real PSTN interconnect.
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: []media.Codec{
@@ -212,25 +276,48 @@ func (s *Sim) Close() error {
 	}
 	s.stopWatch()
 	s.stopCalls()
-	s.calls.Wait()
+	s.active.drain()
+	// sipgo handles each message on its own goroutine and, once its
+	// transport is closed, answers a late one (an ACK or retransmission)
+	// from a brand-new socket that nobody closes. Stop reading first, let
+	// messages already read settle, then close.
+	s.deaf.Store(true)
+	time.Sleep(settleTime)
 	s.stopServ()
 	err := s.ua.Close()
 	s.log.Info("pstnsim stopped")
 	return err
 }
 
-// track registers a call goroutine; false once the Sim is closing.
+// track registers an inbound call's goroutine; false once closing. The
+// caller must s.active.leave() when it is done.
 func (s *Sim) track() (context.Context, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.started {
+	if !s.started || s.closed || !s.active.enter() {
 		return nil, false
 	}
-	if s.closed {
-		return nil, false
-	}
-	s.calls.Add(1)
 	return s.callCtx, true
+}
+
+// admit wraps every incoming request so Close waits for its handling to
+// finish, including what diago does after our INVITE handler returns.
+// Requests arriving after the drain are dropped: the transport is going.
+func (s *Sim) admit(next sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if !s.active.enter() {
+			return
+		}
+		defer s.active.leave()
+		next(req, tx)
+	}
+}
+
+// closing reports whether Close has begun.
+func (s *Sim) closing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
 }
 
 func (s *Sim) state() (*diago.Diago, error) {
@@ -245,13 +332,16 @@ func (s *Sim) state() (*diago.Diago, error) {
 	return s.dg, nil
 }
 
-// boundPort learns the UDP port the listener got. diago reports ready just
-// before sipgo records the port (and sipgo's GetListenPort reads it without
-// its lock), so poll the locked ListenPorts for the moment in between.
+// boundPort learns the UDP port the listener got and waits until sipgo can
+// send from it. diago reports ready just before sipgo records the port (and
+// sipgo's GetListenPort reads it without its lock) and before the listener
+// joins the connection pool; a request sent in between would make sipgo
+// bind a second socket on the same port.
 func boundPort(ua *sipgo.UserAgent) (int, error) {
+	tl := ua.TransportLayer()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if ports := ua.TransportLayer().ListenPorts("udp"); len(ports) > 0 {
+		if ports := tl.ListenPorts("udp"); len(ports) > 0 && tl.Pool("udp").Size() > 0 {
 			return ports[0], nil
 		}
 		if time.Now().After(deadline) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emiago/diago"
+	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
@@ -39,48 +40,64 @@ func answerWithTone(t *testing.T, freq float64, got chan<- *peer, seen chan<- *d
 }
 
 func TestInboundCallExchangesAudio(t *testing.T) {
-	peers := make(chan *peer, 1)
-	seen := make(chan *diago.DialogServerSession, 1)
-	c := startCenter(t, answerWithTone(t, 1000, peers, seen))
-	sim := startSim(t, WithServer(c.addr))
+	for _, codec := range []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw} {
+		t.Run(codec.Name, func(t *testing.T) {
+			peers := make(chan *peer, 1)
+			seen := make(chan *diago.DialogServerSession, 1)
+			c := startCenterCodecs(t, []media.Codec{codec, media.CodecTelephoneEvent8000}, answerWithTone(t, 1000, peers, seen))
+			sim := startSim(t, WithServer(c.addr))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	call, err := sim.Call(ctx, "13800138000", "4008001234", CallOptions{Hold: 800 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := <-seen
-	if got := d.FromUser(); got != "13800138000" {
-		t.Errorf("center saw caller %q", got)
-	}
-	if got := d.ToUser(); got != "4008001234" {
-		t.Errorf("center saw callee %q", got)
-	}
-	if !call.Answered() || call.Status() != 200 {
-		t.Fatalf("answered=%v status=%d", call.Answered(), call.Status())
-	}
-	select {
-	case <-call.Done():
-	case <-ctx.Done():
-		t.Fatal("call did not end after its hold time")
-	}
-	if !call.Heard(1000) {
-		t.Errorf("sim did not hear the center's 1 kHz tone: %v", call.HeardSummary())
-	}
-	if call.Heard(1500) {
-		t.Errorf("sim claims to hear 1.5 kHz it was never sent")
-	}
-	sum := call.HeardSummary()
-	if sum.Freq != 1000 || sum.LevelDBFS < -20 || sum.LevelDBFS > -6 {
-		t.Errorf("summary %v, want ~1000 Hz around -12 dBFS", sum)
-	}
-	if sum.Duration < 700*time.Millisecond || sum.Duration > 3*time.Second {
-		t.Errorf("talk time %v, want about the 800 ms hold", sum.Duration)
-	}
-	p := <-peers
-	if heard := p.received(); !audio.DetectTone(heard, 8000, DefaultVoiceFreq) {
-		t.Errorf("center did not hear the sim's %v Hz voice (%d samples)", DefaultVoiceFreq, len(heard))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			call, err := sim.Call(ctx, "13800138000", "4008001234", CallOptions{Hold: 800 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := <-seen
+			if got := d.FromUser(); got != "13800138000" {
+				t.Errorf("center saw caller %q", got)
+			}
+			if got := d.ToUser(); got != "4008001234" {
+				t.Errorf("center saw callee %q", got)
+			}
+			if got := media.CodecAudioFromSession(d.MediaSession()).Name; got != codec.Name {
+				t.Errorf("negotiated %s, want %s", got, codec.Name)
+			}
+			if !call.Answered() || call.Status() != 200 || call.CallID == "" || call.Direction != Inbound {
+				t.Fatalf("answered=%v status=%d call=%+v", call.Answered(), call.Status(), call)
+			}
+			select {
+			case <-call.Done():
+			case <-ctx.Done():
+				t.Fatal("call did not end after its hold time")
+			}
+			if !call.Heard(1000) {
+				t.Errorf("sim did not hear the center's 1 kHz tone: %v", call.HeardSummary())
+			}
+			if call.Heard(1500) {
+				t.Errorf("sim claims to hear 1.5 kHz it was never sent")
+			}
+			sum := call.HeardSummary()
+			if sum.Freq != 1000 || sum.LevelDBFS < -20 || sum.LevelDBFS > -6 {
+				t.Errorf("summary %v, want ~1000 Hz around -15 dBFS", sum)
+			}
+			if sum.Duration < 700*time.Millisecond || sum.Duration > 3*time.Second {
+				t.Errorf("talk time %v, want about the 800 ms hold", sum.Duration)
+			}
+			p := <-peers
+			heard := p.received()
+			if !audio.DetectTone(heard, 8000, DefaultVoiceFreq) {
+				t.Errorf("center did not hear the sim's %v Hz voice (%d samples)", DefaultVoiceFreq, len(heard))
+			}
+			if lvl := audio.DBFS(heard); lvl < DefaultVoiceDBFS-1.5 || lvl > DefaultVoiceDBFS+0.5 {
+				t.Errorf("voice arrived at %.1f dBFS, want about %v", lvl, DefaultVoiceDBFS)
+			}
+			// 800 ms of 20 ms frames paced in real time: ~40 frames, never a
+			// burst (a busy CI machine may lose the first few to scheduling).
+			if n := len(heard) / 160; n < 15 || n > 60 {
+				t.Errorf("center got %d voice frames in an 800 ms call", n)
+			}
+		})
 	}
 }
 

@@ -1,8 +1,10 @@
 package pstnsim
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -31,7 +33,8 @@ func dbfsToAmp(db float64) float64 { return math.Sqrt2 * math.Pow(10, db/20) }
 //
 //	tone:1500        a 1500 Hz tone at -12 dBFS
 //	tone:1500:-20    a 1500 Hz tone at -20 dBFS
-//	path/to/file.wav a WAV file, looped (any rate, mono or stereo)
+//	path/to/file.wav a WAV file, looped (any rate and channel count:
+//	                 mixed to mono and resampled to 8 kHz)
 //
 // Every call gets its own Source, so calls never share read positions.
 func ParseVoice(spec string) (func(callNumber int) audio.Source, error) {
@@ -59,27 +62,27 @@ func ParseVoice(spec string) (func(callNumber int) audio.Source, error) {
 	}
 	// Load once to fail early on a broken file; each call then gets its
 	// own looping reader over the same decoded samples.
-	pcm, err := loadWAV8k(spec)
+	pcm, err := loadWAV(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrBadVoice, spec, err)
 	}
-	return func(int) audio.Source { return &loop{pcm: pcm} }, nil
+	return func(int) audio.Source { return audio.NewLoop(pcm) }, nil
 }
 
-// loop plays pcm over and over.
-type loop struct {
-	pcm []int16
-	pos int
-}
-
-func (l *loop) Read(f []int16) {
-	for i := range f {
-		f[i] = l.pcm[l.pos]
-		l.pos++
-		if l.pos == len(l.pcm) {
-			l.pos = 0
-		}
+func loadWAV(path string) ([]int16, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
+	defer f.Close()
+	pcm, err := audio.ReadWAV(f, sampleRate)
+	if err != nil {
+		return nil, err
+	}
+	if len(pcm) == 0 {
+		return nil, errors.New("no audio in file")
+	}
+	return pcm, nil
 }
 
 // Announcement is the powered-off intercept: the three-tone Special

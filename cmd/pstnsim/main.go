@@ -39,7 +39,7 @@ type config struct {
 	listen, server, to, from, voice, logLevel string
 	count, concurrency                        int
 	rate                                      float64
-	every, first, hold, ring                  time.Duration
+	every, first, hold, ring, answerHold      time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -56,6 +56,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.every, "every", 0, "place one call every D, one at a time (demo mode; overrides -rate and -concurrency)")
 	fs.DurationVar(&c.first, "first", 0, "wait before the first call")
 	fs.DurationVar(&c.hold, "hold", 30*time.Second, "how long a customer talks before hanging up (0: until the center hangs up)")
+	fs.DurationVar(&c.answerHold, "answer-hold", 0, "how long a customer who answered the center's call talks (0: until the center hangs up)")
 	fs.DurationVar(&c.ring, "ring", pstnsim.DefaultRingTime, "how long outbound calls ring before a late answer or no-answer")
 	fs.StringVar(&c.voice, "voice", "tone:1500", "customer voice: tone:HZ[:DBFS] or a WAV file path")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -101,7 +102,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	sim, err := pstnsim.New(pstnsim.WithLogger(log), pstnsim.WithListen(c.listen),
-		pstnsim.WithServer(c.server), pstnsim.WithVoice(voice), pstnsim.WithRingTime(c.ring))
+		pstnsim.WithServer(c.server), pstnsim.WithVoice(voice), pstnsim.WithRingTime(c.ring), pstnsim.WithAnswerHold(c.answerHold))
 	if err != nil {
 		return err
 	}
