@@ -363,7 +363,14 @@ func (p *Phone) Close() error {
 		p.setReg(Unregistered, nil)
 	}
 	p.cancel()
-	p.wg.Wait()
+	if !waitGroupTimeout(&p.wg, 2*time.Second) {
+		// A dial that never got any response waits for one before it may
+		// CANCEL (RFC 3261 §9.1), up to Timer B (32 s). Closing the UA
+		// terminates its transaction instead.
+		p.draining.Store(true)
+		_ = p.ua.Close()
+		p.wg.Wait()
+	}
 	// diago keeps working on a dialog after our handler returns (final
 	// hangup, cache cleanup); closing the UA under it makes sipgo open a
 	// fresh socket for the last message, which nobody would ever close.
@@ -465,4 +472,22 @@ func (p *Phone) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error
 		return nil, nil
 	}
 	return data, nil
+}
+
+func waitGroupTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		// The helper exits once wg drains; the caller unblocks it and
+		// then waits on wg itself.
+		return false
+	}
 }
