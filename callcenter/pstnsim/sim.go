@@ -110,6 +110,8 @@ type Sim struct {
 	callCtx   context.Context
 	stopCalls context.CancelFunc
 	stopWatch func() bool
+	closeDone chan struct{} // closed when Close has finished
+	closeErr  error
 	// active counts everything that may still send SIP: call goroutines
 	// and request handlers (diago answers and hangs up after our INVITE
 	// handler returns). Close drains it before the transport goes, since
@@ -177,6 +179,7 @@ func New(opts ...Option) (*Sim, error) {
 		answered:    make(chan *Call, answeredQueue),
 	}
 	s.active.zero.L = &s.active.mu
+	s.closeDone = make(chan struct{})
 	for _, o := range opts {
 		o(s)
 	}
@@ -261,16 +264,19 @@ func (s *Sim) Addr() string {
 func (s *Sim) Answered() <-chan *Call { return s.answered }
 
 // Close hangs up every call (BYE), waits for them to finish and releases
-// the listener. It is safe to call more than once.
+// the listener. It is safe to call more than once and from several
+// goroutines; every call returns once the Sim is fully closed.
 func (s *Sim) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil
+		<-s.closeDone
+		return s.closeErr
 	}
 	s.closed = true
 	started := s.started
 	s.mu.Unlock()
+	defer close(s.closeDone)
 	if !started {
 		return nil
 	}
@@ -284,9 +290,9 @@ func (s *Sim) Close() error {
 	s.deaf.Store(true)
 	time.Sleep(settleTime)
 	s.stopServ()
-	err := s.ua.Close()
+	s.closeErr = s.ua.Close()
 	s.log.Info("pstnsim stopped")
-	return err
+	return s.closeErr
 }
 
 // track registers an inbound call's goroutine; false once closing. The
