@@ -91,6 +91,12 @@ func (s *Sim) handleInvite(d *diago.DialogServerSession) {
 	}
 
 	if err := d.Answer(); err != nil {
+		// Answer fails before sending 200 when the offer has no G.711:
+		// say so (488) instead of diago's generic 480.
+		if d.LoadState() < sip.DialogStateEstablished {
+			c.setStatus(sip.StatusNotAcceptableHere)
+			_ = d.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil)
+		}
 		c.fail(err)
 		return
 	}

@@ -204,3 +204,64 @@ func BenchmarkSummarize(b *testing.B) {
 		summarize(pcm, time.Minute)
 	}
 }
+
+func TestOutboundWithoutG711IsRefused(t *testing.T) {
+	c := startCenterCodecs(t, []media.Codec{media.CodecAudioOpus}, nil)
+	sim := startSim(t, WithRingTime(0))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	status, _, _, _, err := dial(ctx, c, sim.Addr(), "13912345678")
+	if err != nil || status != 488 {
+		t.Fatalf("dial: %d %v, want 488", status, err)
+	}
+}
+
+func TestCallSurvivesHoldReInvite(t *testing.T) {
+	held := make(chan error, 1)
+	peers := make(chan *peer, 1)
+	c := startCenter(t, func(d *diago.DialogServerSession) {
+		if err := d.Answer(); err != nil {
+			held <- err
+			return
+		}
+		p := converse(t, &d.DialogMedia, 1000)
+		time.Sleep(200 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(d.Context(), 3*time.Second)
+		err := d.Hold(ctx)
+		if err == nil {
+			err = d.Unhold(ctx)
+		}
+		cancel()
+		held <- err
+		<-d.Context().Done()
+		_ = d.Close()
+		p.end()
+		peers <- p
+	})
+	sim := startSim(t, WithServer(c.addr))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	call, err := sim.Call(ctx, "1", "2", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-held; err != nil {
+		t.Fatalf("hold/unhold re-INVITE: %v", err)
+	}
+	// Audio must keep flowing both ways after the re-INVITEs.
+	before := len(call.Received())
+	time.Sleep(400 * time.Millisecond)
+	if got := len(call.Received()) - before; got < 8*160 {
+		t.Errorf("sim received %d samples in 400 ms after unhold", got)
+	}
+	if err := call.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !call.Heard(1000) {
+		t.Errorf("sim heard %v", call.HeardSummary())
+	}
+	p := <-peers
+	if !audio.DetectTone(p.received(), 8000, DefaultVoiceFreq) {
+		t.Error("center did not hear the customer")
+	}
+}
