@@ -227,6 +227,11 @@ func (m *mediaPath) deviceLoop() {
 			}
 			return
 		}
+		// A device that outlives the call (a shared headset whose Close is a
+		// no-op) never fails ReadFrame, so the stop flag must end the loop.
+		if m.closing.Load() {
+			return
+		}
 
 		// Send: a DTMF event replaces audio while it lasts (RFC 4733 §2.5).
 		if !dtmfActive && gap == 0 {
