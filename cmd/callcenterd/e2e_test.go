@@ -60,18 +60,27 @@ type agent struct {
 // account), then registers a phone whose microphone plays a tone of freq Hz.
 func newAgent(t testing.TB, in *instance, wn string, freq float64, codecs ...string) *agent {
 	t.Helper()
+	dev := audio.NewVirtualDevice(audio.NewTone(freq, 0.3, audio.DeviceRate))
+	a := loginAgent(t, in.HTTPURL(), wn, dev, dev, codecs...)
+	waitFor(t, 5*time.Second, "server sees "+wn+" registered", func() bool { return in.edge.Registered(wn) })
+	return a
+}
+
+// loginAgent logs wn in at the API at url and registers its phone, whose
+// headset is hs (dev is the same headset's recording side, for checks).
+func loginAgent(t testing.TB, url, wn string, dev *audio.VirtualDevice, hs audio.Device, codecs ...string) *agent {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	a := &agent{wn: wn, api: client.New(in.HTTPURL())}
+	a := &agent{wn: wn, api: client.New(url), dev: dev}
 	var err error
 	a.login, err = a.api.Login(ctx, wn, "demo1234", "pc")
 	if err != nil {
 		t.Fatalf("login %s: %v", wn, err)
 	}
-	a.dev = audio.NewVirtualDevice(audio.NewTone(freq, 0.3, audio.DeviceRate))
 	opts := []phone.Option{
 		phone.WithListen("127.0.0.1:0"),
-		phone.WithAudio(func() (audio.Device, error) { return nopClose{a.dev}, nil }),
+		phone.WithAudio(func() (audio.Device, error) { return nopClose{hs}, nil }),
 		phone.WithLogger(testLog(t).With("agent", wn)),
 	}
 	if len(codecs) > 0 {
@@ -99,14 +108,14 @@ func newAgent(t testing.TB, in *instance, wn string, freq float64, codecs ...str
 		close(a.events)
 	}()
 	waitFor(t, 5*time.Second, "agent "+wn+" registered", func() bool {
-		return a.phone.Registration() == phone.Registered && in.edge.Registered(wn)
+		return a.phone.Registration() == phone.Registered
 	})
 	return a
 }
 
 // nopClose keeps the virtual headset alive across calls: the phone closes
 // the device at the end of each call, a real headset stays plugged in.
-type nopClose struct{ *audio.VirtualDevice }
+type nopClose struct{ audio.Device }
 
 func (nopClose) Close() error { return nil }
 
