@@ -23,6 +23,11 @@
 //	....0000  late answer    180, then 200 after the ring time
 //	anything  answer         180, then 200 after a quarter of the ring time
 //
+// Only the ASCII digits of the Request-URI user count. The ring time is
+// WithRingTime (default 6 s). Answered customers talk until the center
+// hangs up, or for WithAnswerHold. While the Sim is closing, new INVITEs
+// get 503.
+//
 // Answered calls in both directions send the customer's voice (a tone or a
 // looped WAV, 20 ms RTP paced in real time), decode and keep what they
 // receive (bounded to the last minute by default), and on hang-up log a

@@ -23,7 +23,12 @@ func (s *Sim) handleInvite(d *diago.DialogServerSession) {
 	}
 	simCtx := s.callCtx
 
-	c := s.newCall(Outbound, d.FromUser(), d.ToUser())
+	// The Request-URI is what was dialled; To is only display.
+	to := d.InviteRequest.Recipient.User
+	if to == "" {
+		to = d.ToUser()
+	}
+	c := s.newCall(Outbound, d.FromUser(), to)
 	c.Outcome = OutcomeFor(c.To)
 	if h := d.InviteRequest.CallID(); h != nil {
 		c.CallID = h.Value()

@@ -56,6 +56,22 @@ func TestOutcomeFor(t *testing.T) {
 	}
 }
 
+func FuzzOutcomeFor(f *testing.F) {
+	for _, s := range []string{"13800130486", "+86 0404", "sip:0000@x", "", "٠٤٨٦"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, number string) {
+		o := OutcomeFor(number)
+		if strings.HasPrefix(o.String(), "Outcome(") {
+			t.Fatalf("OutcomeFor(%q) = unnamed %d", number, o)
+		}
+		// Only ASCII digits count: appending non-digits changes nothing.
+		if o2 := OutcomeFor(number + "-x"); o2 != o {
+			t.Fatalf("OutcomeFor(%q) = %v but with a suffix %v", number, o, o2)
+		}
+	})
+}
+
 func TestParseNumbers(t *testing.T) {
 	tests := []struct {
 		name    string

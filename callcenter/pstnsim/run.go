@@ -104,6 +104,9 @@ func (s *Sim) Run(ctx context.Context, p Plan) (Report, error) {
 	done := ctx.Done()
 	next := s.clock.Now().Add(p.Delay)
 	if !s.sleep(done, p.Delay) {
+		if p.Count > 0 {
+			return rep, ctx.Err()
+		}
 		return rep, nil
 	}
 	cut := false
