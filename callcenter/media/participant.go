@@ -252,8 +252,8 @@ func (p *Participant) Speaks() bool {
 // packet or error and never touches the room again.
 func (p *Participant) Leave() {
 	p.leaveOnce.Do(func() {
-		if p.room.remove(p) {
-			p.stopCtx()
+		if stopCtx, ok := p.room.remove(p); ok {
+			stopCtx()
 			p.detach()
 			p.room.log.Debug("left", "participant", p.name)
 		}

@@ -179,8 +179,9 @@ func (r *Room) Join(ctx context.Context, cfg ParticipantConfig) (*Participant, e
 	if p.conn != nil {
 		p.startReader()
 	}
-	// Registered under the lock: if ctx is already done, the Leave it
-	// runs waits for the lock and finds p in the room.
+	// Registered under the lock, and before the log reads r.rate: if ctx
+	// ends now, the Leave it runs (in its own goroutine) waits for the
+	// lock, finds p in the room and its stop func set.
 	p.stopCtx = context.AfterFunc(ctx, p.Leave)
 	rate := r.rate
 	r.mu.Unlock()
@@ -216,13 +217,16 @@ func (r *Room) Close() error {
 	return nil
 }
 
-// remove takes p out of the room; it reports whether p was in it.
-func (r *Room) remove(p *Participant) bool {
+// remove takes p out of the room; it reports whether p was in it and
+// returns the func that unregisters p's context. That func is read under
+// the lock that Join wrote it under: a Leave run by a context that ended
+// during Join must not look at it before Join is done.
+func (r *Room) remove(p *Participant) (stopCtx func() bool, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := slices.Index(r.parts, p)
 	if i < 0 {
-		return false
+		return nil, false
 	}
 	r.parts = slices.Delete(r.parts, i, i+1)
 	if err := r.reconfigure(); err != nil {
@@ -230,7 +234,7 @@ func (r *Room) remove(p *Participant) bool {
 		// between rates that worked before cannot fail now.
 		r.log.Error("reconfigure after leave", "participant", p.name, "err", err)
 	}
-	return true
+	return p.stopCtx, true
 }
 
 // reconfigure recomputes the room rate, each participant's resamplers and

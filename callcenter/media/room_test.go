@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -673,5 +674,65 @@ func TestLeaveAfterConnClosed(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("Leave hung on a closed conn")
+	}
+}
+
+// endingCtx is a context that ends right after Join checked it: its first
+// Err says it is live, but Done is already closed. It pins down the window
+// between Join's check and its registration of the context, where a Leave
+// run by the context used to race Join (and found no stop func).
+type endingCtx struct {
+	context.Context
+	checked atomic.Bool
+	done    chan struct{}
+}
+
+func newEndingCtx() *endingCtx {
+	c := &endingCtx{Context: context.Background(), done: make(chan struct{})}
+	close(c.done)
+	return c
+}
+
+func (c *endingCtx) Done() <-chan struct{} { return c.done }
+
+func (c *endingCtx) Err() error {
+	if c.checked.Swap(true) {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestJoinWithEndingContext: a context that ends while Join runs (or
+// right after) makes the participant leave at once, without a data race
+// (run with -race) and without a panic.
+func TestJoinWithEndingContext(t *testing.T) {
+	r := NewRoom("ending")
+	defer r.Close()
+	for i := range 40 {
+		ph := newPhone(t, "a", codec(t, "PCMU"), 0)
+		var ctx context.Context = newEndingCtx()
+		if i%2 == 1 {
+			c, cancel := context.WithCancel(context.Background())
+			go cancel() // somewhere during Join
+			ctx = c
+		}
+		p, err := r.Join(ctx, ph.config(true, HearAll))
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("join %d: %v", i, err)
+			}
+			continue
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for r.Participant("a") != nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("join %d: participant still in the room after its context ended", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		p.Leave() // idempotent
+		if err := r.SendDTMF(p, '1'); !errors.Is(err, ErrNotInRoom) {
+			t.Fatalf("join %d: SendDTMF after leaving: %v", i, err)
+		}
 	}
 }
