@@ -19,7 +19,8 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 	if err != nil {
 		return nil, err
 	}
-	if s.server == "" {
+	server := s.serverAddr()
+	if server == "" {
 		return nil, ErrNoServer
 	}
 	simCtx, ok := s.track()
@@ -33,7 +34,7 @@ func (s *Sim) Call(ctx context.Context, from, to string, opts CallOptions) (*Cal
 		}
 	}()
 
-	host, port, _ := splitHostPort(s.server)
+	host, port, _ := splitHostPort(server)
 	myHost, _, _ := splitHostPort(s.listen)
 	c := s.newCall(Inbound, from, to)
 	d, err := dg.NewDialog(sip.Uri{Scheme: "sip", User: to, Host: host, Port: port}, diago.NewDialogOptions{Transport: "udp"})

@@ -58,7 +58,26 @@ func WithListen(hostport string) Option { return func(s *Sim) { s.listen = hostp
 
 // WithServer sets callcenterd's SIP trunk address ("host:port") that
 // inbound calls (customers calling the center) are sent to.
-func WithServer(hostport string) Option { return func(s *Sim) { s.server = hostport } }
+func WithServer(hostport string) Option { return func(s *Sim) { s.server.Store(&hostport) } }
+
+// SetServer points the Sim's customer calls at callcenterd's SIP address.
+// It exists because the center must know the trunk's address and the trunk
+// the center's, so one of them learns the other after both are listening.
+func (s *Sim) SetServer(hostport string) error {
+	if _, _, err := splitHostPort(hostport); err != nil {
+		return fmt.Errorf("pstnsim: server address: %w", err)
+	}
+	s.server.Store(&hostport)
+	return nil
+}
+
+// serverAddr is the current center address, "" when none is set.
+func (s *Sim) serverAddr() string {
+	if p := s.server.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 // WithVoice sets what customers say: voice(n) returns the Source for the
 // n-th call (1-based), read at 8 kHz. The default is a 1.5 kHz tone at
@@ -87,7 +106,7 @@ func WithRecordLimit(d time.Duration) Option { return func(s *Sim) { s.recordLim
 type Sim struct {
 	log         *slog.Logger
 	listen      string
-	server      string
+	server      atomic.Pointer[string] // callcenterd's SIP address; see SetServer
 	voice       func(int) audio.Source
 	clock       Clock
 	ringTime    time.Duration
@@ -189,8 +208,8 @@ func New(opts ...Option) (*Sim, error) {
 	if _, _, err := splitHostPort(s.listen); err != nil {
 		return nil, fmt.Errorf("pstnsim: listen address: %w", err)
 	}
-	if s.server != "" {
-		if _, _, err := splitHostPort(s.server); err != nil {
+	if srv := s.serverAddr(); srv != "" {
+		if _, _, err := splitHostPort(srv); err != nil {
 			return nil, fmt.Errorf("pstnsim: server address: %w", err)
 		}
 	}
@@ -247,7 +266,7 @@ func (s *Sim) Start(ctx context.Context) error {
 	s.addr = net.JoinHostPort(host, strconv.Itoa(bound))
 	s.started = true
 	s.stopWatch = context.AfterFunc(ctx, func() { s.Close() })
-	s.log.Info("pstnsim listening", "addr", s.addr, "server", s.server)
+	s.log.Info("pstnsim listening", "addr", s.addr, "server", s.serverAddr())
 	return nil
 }
 
