@@ -17,6 +17,8 @@ import (
 // phoneBarView is the content of the main window (电话条).
 type phoneBarView struct {
 	agent, status, callInfo, digits, message *widget.Label
+	audioNotice                              *widget.Label
+	audioRow                                 *fyne.Container // icon and notice
 	indicator                                *canvas.Circle
 	number                                   *widget.Entry
 	keys                                     map[string]*widget.Button
@@ -57,6 +59,15 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	header := container.NewBorder(nil, nil,
 		container.NewCenter(dot), container.NewVBox(v.menu),
 		nameStatus)
+
+	// The headset warning sits right under the header: it stays for the
+	// whole session and explains a silent call before the agent takes one.
+	v.audioNotice = widget.NewLabelWithData(m.AudioNotice)
+	v.audioNotice.Wrapping = fyne.TextWrapWord
+	v.audioNotice.Importance = widget.WarningImportance
+	v.audioRow = container.NewBorder(nil, nil,
+		container.NewCenter(widget.NewIcon(theme.NewWarningThemedResource(theme.WarningIcon()))), nil,
+		v.audioNotice)
 
 	v.number = widget.NewEntryWithData(m.Number)
 	v.number.SetPlaceHolder(lang.L("Number to call"))
@@ -132,6 +143,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	box := container.NewVBox(
 		header,
 		widget.NewSeparator(),
+		v.audioRow,
 		numberRow,
 		pad,
 		v.callInfo,
@@ -143,6 +155,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	showWhenSet(v.callInfo, m.CallInfo, box)
 	showWhenSet(v.digits, m.Digits, box)
 	showWhenSet(v.message, m.Message, box)
+	showWhenSet(v.audioRow, m.AudioNotice, box)
 	v.content = container.NewPadded(box)
 	return v
 }

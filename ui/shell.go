@@ -30,6 +30,9 @@ type Config struct {
 	Tones   vm.TonePlayer
 	// Ringer plays the ringtone on incoming calls; nil rings silently.
 	Ringer vm.Ringer
+	// Headset is checked at login and after the audio settings are saved;
+	// its Notice shows on the phone bar. Nil shows no audio notice.
+	Headset *vm.Headset
 
 	// Server, WorkNumber and Password prefill the login form when set.
 	Server, WorkNumber, Password string
@@ -142,6 +145,9 @@ func (s *Shell) submit() {
 			return
 		}
 		s.log.Info("logged in", "agent", sess.Login.Agent.WorkNumber, "server", sess.Server)
+		if s.cfg.Headset != nil {
+			s.cfg.Headset.Check()
+		}
 		p, stop, err := s.cfg.StartPhone(s.ctx, sess)
 		if err != nil {
 			s.log.Error("start phone", "err", err)
@@ -174,6 +180,9 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	}
 	if s.cfg.Ringer != nil {
 		opts = append(opts, vm.WithRinger(s.cfg.Ringer))
+	}
+	if s.cfg.Headset != nil {
+		opts = append(opts, vm.WithAudioNotice(s.cfg.Headset.Notice))
 	}
 	ss.bar = vm.NewPhoneBarVM(sess.Login.Agent, p, opts...)
 	menu := fyne.NewMenu("",
@@ -211,6 +220,14 @@ func (s *Shell) showAudio() {
 	}
 	s.audioWin = showAudioSettings(s.ctx, s.cfg.App, s.audio, func(a vm.AudioSettings) {
 		s.log.Info("audio settings saved", "mic", a.Mic, "speaker", a.Speaker, "ringer", a.Ringer)
+		if h := s.cfg.Headset; h != nil {
+			// Listing devices probes the sound system: not on the main goroutine.
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				h.Check()
+			}()
+		}
 	})
 	s.audioWin.SetOnClosed(func() { s.audioWin = nil })
 }

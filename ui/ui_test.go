@@ -11,6 +11,7 @@ import (
 	"github.com/zalando/go-keyring"
 	"go.uber.org/goleak"
 
+	"github.com/agentphone/agentphone/audio"
 	"github.com/agentphone/agentphone/callcenter/api"
 	"github.com/agentphone/agentphone/ui/vm"
 )
@@ -341,5 +342,58 @@ func TestTakeoverReturnsToLogin(t *testing.T) {
 	}
 	if got := s.loginView.errLabel.Text; got != "You were signed out: this account logged in on another device" {
 		t.Errorf("error label %q", got)
+	}
+}
+
+// noDevices is a host without a sound card: PortAudio lists nothing.
+type noDevices struct{}
+
+func (noDevices) Devices() ([]vm.DeviceInfo, error) { return nil, nil }
+
+// TestNoSoundCardWarnsOnTheBar: on a host without audio devices the bar
+// warns at login, before any call, and a call's headset is the silent one.
+func TestNoSoundCardWarnsOnTheBar(t *testing.T) {
+	keyring.MockInit()
+	a := test.NewTempApp(t)
+	h := vm.NewHeadset(a.Preferences(), noDevices{}, func(string, string) (audio.Device, error) {
+		return nil, vm.ErrNoDevice
+	}, nil)
+	s := NewShell(Config{App: a, Connect: func(string) (vm.Backend, error) { return &fakeBackend{work: "1001", pw: "pw"}, nil },
+		StartPhone: func(context.Context, vm.Session) (vm.Phone, func(), error) {
+			return newFakePhone(), func() {}, nil
+		},
+		Devices: noDevices{}, Tones: &fakeTones{}, Headset: h,
+		WorkNumber: "1001", Password: "pw", AutoLogin: true})
+	t.Cleanup(s.Close)
+	s.Show()
+	s.wg.Wait()
+	if s.session == nil {
+		t.Fatal("not logged in")
+	}
+	v := s.session.view
+	if got := v.audioNotice.Text; got != "No audio device found — calls have no sound" {
+		t.Errorf("audio notice %q", got)
+	}
+	if !v.audioRow.Visible() {
+		t.Error("audio notice hidden")
+	}
+	dev, err := h.Open()
+	if err != nil {
+		t.Fatalf("call would fail: %v", err)
+	}
+	dev.Close()
+	s.session.bar.Handle(vm.PhoneEvent{Kind: vm.EventRegistration, Reg: vm.RegRegistered})
+	if v.audioNotice.Text == "" || !v.audioRow.Visible() {
+		t.Error("registering cleared the audio notice")
+	}
+	s.Window().Resize(fyne.NewSize(380, 600))
+	test.AssertRendersToImage(t, "phonebar_noaudio.png", s.Window().Canvas())
+}
+
+// TestAudioNoticeHiddenWhenFine: with a headset there is no warning row.
+func TestAudioNoticeHiddenWhenFine(t *testing.T) {
+	f := newBarFixture(t)
+	if f.v.audioRow.Visible() {
+		t.Error("audio notice shown with no notice")
 	}
 }

@@ -38,7 +38,7 @@ const AppID = "com.agentphone.softphone"
 type hostAudio interface {
 	vm.DeviceLister
 	vm.TonePlayer
-	OpenDevice() (audio.Device, error)
+	OpenHeadset(mic, speaker string) (audio.Device, error)
 	Ringer() *vm.PlayerRinger
 }
 
@@ -95,6 +95,9 @@ func run(log *slog.Logger, o options) error {
 	if virtual {
 		host = vm.VirtualAudio{Ringtone: ringtone, Log: log}
 	}
+	// Calls never fail for want of a sound card: the headset falls back to
+	// the default device, then to silence, and the bar says so.
+	headset := vm.NewHeadset(a.Preferences(), host, host.OpenHeadset, log.With("component", "audio"))
 
 	startPhone := func(_ context.Context, s vm.Session) (vm.Phone, func(), error) {
 		sip := s.Login.SIP
@@ -109,7 +112,7 @@ func run(log *slog.Logger, o options) error {
 			Registrar:   sip.Registrar,
 			DisplayName: s.Login.Agent.Name,
 			Expires:     time.Duration(sip.Expires) * time.Second,
-		}, phone.WithLogger(log.With("component", "phone")), phone.WithListen(listen), phone.WithAudio(host.OpenDevice))
+		}, phone.WithLogger(log.With("component", "phone")), phone.WithListen(listen), phone.WithAudio(headset.Open))
 		if err != nil {
 			return nil, nil, fmt.Errorf("phone: %w", err)
 		}
@@ -145,6 +148,7 @@ func run(log *slog.Logger, o options) error {
 		Devices:    host,
 		Tones:      host,
 		Ringer:     host.Ringer(),
+		Headset:    headset,
 		Server:     server,
 		WorkNumber: user,
 		Password:   password,

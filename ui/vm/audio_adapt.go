@@ -55,33 +55,34 @@ func (p PortAudio) PlayTone(ctx context.Context, device string) error {
 	return pl.Stop()
 }
 
-// OpenDevice opens the headset chosen in the settings; the phone calls it
-// for every call, so a change in the dialog applies to the next call.
-func (p PortAudio) OpenDevice() (audio.Device, error) {
-	s := LoadAudioSettings(p.Prefs)
-	d, err := audio.OpenPortAudio(s.Mic, s.Speaker)
+// OpenHeadset implements HeadsetOpener over PortAudio. Headset calls it for
+// every call, so a change in the settings applies to the next call.
+func (p PortAudio) OpenHeadset(mic, speaker string) (audio.Device, error) {
+	d, err := audio.OpenPortAudio(mic, speaker)
 	if err != nil {
 		return nil, markNoDevice(err)
 	}
 	return d, nil
 }
 
-// Ringer returns a Ringer playing the ringtone on the chosen ringer device.
+// Ringer returns a Ringer playing the ringtone on the chosen ringer device,
+// or on the system default when that one is unplugged: a ringing call
+// nobody hears is a missed call.
 func (p PortAudio) Ringer() *PlayerRinger {
 	return NewPlayerRinger(func() (func() error, error) {
-		pl, err := audio.NewPlayer(LoadAudioSettings(p.Prefs).Ringer, audio.NewLoop(p.Ringtone))
+		name := LoadAudioSettings(p.Prefs).Ringer
+		pl, err := audio.NewPlayer(name, audio.NewLoop(p.Ringtone))
+		if err != nil && name != "" && errors.Is(err, audio.ErrNoDevice) {
+			if p.Log != nil {
+				p.Log.Warn("ringer device missing, ringing on the system default", "device", name)
+			}
+			pl, err = audio.NewPlayer("", audio.NewLoop(p.Ringtone))
+		}
 		if err != nil {
 			return nil, markNoDevice(err)
 		}
 		return pl.Stop, nil
 	}, p.Log)
-}
-
-func markNoDevice(err error) error {
-	if errors.Is(err, audio.ErrNoDevice) {
-		return fmt.Errorf("%w: %w", ErrNoDevice, err)
-	}
-	return err
 }
 
 // VirtualAudio stands in for the sound card in headless runs: one virtual
@@ -109,9 +110,15 @@ func (v VirtualAudio) PlayTone(ctx context.Context, device string) error {
 	return playVirtual(ctx, testTone())
 }
 
-// OpenDevice returns a virtual headset whose microphone plays a quiet
-// 440 Hz tone, so the far end of a headless call hears something checkable.
-func (VirtualAudio) OpenDevice() (audio.Device, error) {
+// OpenHeadset implements HeadsetOpener: the one virtual headset, whose
+// microphone plays a quiet 440 Hz tone so the far end of a headless call
+// hears something checkable. Other names are not connected.
+func (VirtualAudio) OpenHeadset(mic, speaker string) (audio.Device, error) {
+	for _, n := range []string{mic, speaker} {
+		if n != "" && n != VirtualDeviceName {
+			return nil, fmt.Errorf("virtual audio %q: %w", n, ErrNoDevice)
+		}
+	}
 	return audio.NewVirtualDevice(audio.NewTone(440, 0.1, audio.DeviceRate)), nil
 }
 

@@ -26,7 +26,7 @@ func TestVirtualAudio(t *testing.T) {
 	if d := time.Since(start); d > TestToneLength/2 {
 		t.Errorf("tone ignored cancel: %v", d)
 	}
-	d, err := v.OpenDevice()
+	d, err := v.OpenHeadset("", VirtualDeviceName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,9 @@ type PhoneBarVM struct {
 	CallInfo   binding.String // "Calling 1002…", "Talking 00:42 · 1002", "" when idle
 	Message    binding.String // last error or notice, "" when none
 	Digits     binding.String // DTMF sent during the current call
+	// AudioNotice warns about the headset (none found, unplugged), "" when
+	// all is well. It outlives calls and errors, unlike Message.
+	AudioNotice binding.String
 
 	CanCall    binding.Bool
 	CanAnswer  binding.Bool
@@ -90,6 +93,11 @@ func WithServerEvents(c <-chan api.Event) PhoneBarOption {
 	return func(m *PhoneBarVM) { m.events = c }
 }
 
+// WithAudioNotice shows n (Headset.Notice) as the bar's AudioNotice.
+func WithAudioNotice(n binding.String) PhoneBarOption {
+	return func(m *PhoneBarVM) { m.AudioNotice = n }
+}
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) PhoneBarOption { return func(m *PhoneBarVM) { m.log = l } }
 
@@ -113,6 +121,7 @@ func NewPhoneBarVM(agent api.Agent, p Phone, opts ...PhoneBarOption) *PhoneBarVM
 		CallInfo:     binding.NewString(),
 		Message:      binding.NewString(),
 		Digits:       binding.NewString(),
+		AudioNotice:  binding.NewString(),
 		CanCall:      binding.NewBool(),
 		CanAnswer:    binding.NewBool(),
 		CanHangup:    binding.NewBool(),
