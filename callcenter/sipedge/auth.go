@@ -106,11 +106,15 @@ func (a *authenticator) checkNonce(n string) error {
 
 // challenges returns the header values to send, one per algorithm in order
 // of preference (RFC 8760 §2.4; by default SHA-256 then MD5), all with
-// qop=auth and the same nonce.
-func (a *authenticator) challenges(stale bool) []string {
+// qop=auth and the same nonce; only the MD5 one when md5Only.
+func (a *authenticator) challenges(stale, md5Only bool) []string {
 	n := a.nonce()
-	out := make([]string, 0, len(a.algs))
-	for _, alg := range a.algs {
+	algs := a.algs
+	if md5Only {
+		algs = []string{algMD5}
+	}
+	out := make([]string, 0, len(algs))
+	for _, alg := range algs {
 		c := digest.Challenge{Realm: a.realm, Nonce: n, Algorithm: alg, QOP: []string{"auth"}, Stale: stale}
 		out = append(out, c.String())
 	}

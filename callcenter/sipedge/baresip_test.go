@@ -26,12 +26,18 @@ const (
 )
 
 // TestBaresipInterop: baresip 1.0.0, a real softphone, registers as agent
-// 1002 with digest auth (the edge's default challenge order, SHA-256 then
-// MD5) and auto-answers a call from agent 1001 (a diago UA sending PCMU).
+// 1002 with digest auth and auto-answers a call from agent 1001 (a diago UA
+// sending PCMU).
 // The caller's 1 kHz tone must appear in what baresip decoded (its sndfile
 // module's WAV), and baresip's 1.5 kHz microphone must reach the caller:
 // audio crosses the edge's room both ways, transcoded between the caller's
-// PCMU and whatever baresip picked.
+// PCMU and whatever baresip picked (Opus: it decodes at 48 kHz).
+//
+// Digest: baresip 1.0.0 cannot register with the edge's default challenges
+// (SHA-256 then MD5), nor with MD5 then SHA-256: libre's sip_auth walks
+// every WWW-Authenticate and fails the whole REGISTER with ENOSYS ("Register:
+// Function not implemented") on the first non-MD5 one. So the edge keeps its
+// default order and challenges baresip with MD5 alone (WithMD5OnlyFor).
 func TestBaresipInterop(t *testing.T) {
 	bin := needBaresip(t)
 	env := startPulseWithMic(t, baresipToneHz)
@@ -41,7 +47,7 @@ func TestBaresipInterop(t *testing.T) {
 	addAgent(t, st, "1001", "pw1001", false)
 	addAgent(t, st, "1002", "pw1002", false)
 	registered := make(chan string, 10)
-	edge := startEdge(t, st, rec, WithDigestAlgorithms(algMD5), WithRegistrationObserver(func(wn string, ok bool, contact string) {
+	edge := startEdge(t, st, rec, WithMD5OnlyFor("baresip"), WithRegistrationObserver(func(wn string, ok bool, contact string) {
 		if ok {
 			registered <- wn + " " + contact
 		}
@@ -59,9 +65,8 @@ func TestBaresipInterop(t *testing.T) {
 		t.Fatalf("baresip did not register:\n%s", bs.log())
 	}
 	alg := bs.authAlgorithm()
-	t.Logf("baresip registered with digest algorithm %q", alg)
-	if alg != algMD5 && alg != algSHA256 {
-		t.Errorf("REGISTER's Authorization names algorithm %q", alg)
+	if alg != algMD5 {
+		t.Errorf("REGISTER's Authorization names algorithm %q, want MD5", alg)
 	}
 
 	caller := newPhone(t, "1001", []media.Codec{media.CodecAudioUlaw}, nil)
@@ -94,7 +99,7 @@ func TestBaresipInterop(t *testing.T) {
 	if r.Result != callcenter.ResultAnswered || r.Caller != "1001" || r.Callee != "1002" || r.HangupBy != callcenter.PartyCaller {
 		t.Errorf("record %+v", r)
 	}
-	t.Logf("baresip's leg codec: %s", r.Codec)
+	t.Logf("call record codec (caller leg): %s", r.Codec)
 	if !heard {
 		t.Errorf("caller did not hear baresip's %d Hz microphone", baresipToneHz)
 	}

@@ -15,7 +15,9 @@
 //     password's and each live login's SIP secret. Unknown, disabled and
 //     wrong-password users get the same 401; after 3 failures from one
 //     (user, source IP) within a minute the answer becomes 403 until the
-//     minute has passed.
+//     minute has passed. Clients that reject the whole 401 when they see
+//     an algorithm they do not know (baresip 1.0.0, whatever the order) can
+//     be challenged with MD5 alone by User-Agent (WithMD5OnlyFor).
 //   - INVITEs from agents are accepted from the exact address the agent
 //     registered from, or with valid Proxy-Authorization (407 otherwise).
 //     INVITEs from the trunk address (ip:port exactly) are trusted.
@@ -32,6 +34,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +91,17 @@ func WithDigestAlgorithms(algs ...string) Option {
 	return func(e *Edge) { e.digestAlgs = algs }
 }
 
+// WithMD5OnlyFor challenges requests whose User-Agent starts with one of
+// prefixes (case-insensitive) with MD5 alone. Some clients give up on the
+// whole 401 when any challenge names an algorithm they do not know, wherever
+// it stands in the list: baresip 1.0.0 (libre's sip_auth answers ENOSYS,
+// "Function not implemented") does. MD5 must be among the accepted
+// algorithms, so this lowers nothing: any client could already answer the
+// MD5 challenge. Default: none.
+func WithMD5OnlyFor(userAgentPrefixes ...string) Option {
+	return func(e *Edge) { e.md5OnlyUAs = slices.Clone(userAgentPrefixes) }
+}
+
 // WithListen sets the UDP host:port to listen on (default 127.0.0.1:0). A TCP
 // listener is opened on the same port when it is free.
 func WithListen(addr string) Option { return func(e *Edge) { e.listen = addr } }
@@ -132,6 +146,7 @@ type Edge struct {
 
 	realm       string
 	digestAlgs  []string
+	md5OnlyUAs  []string // lower case User-Agent prefixes
 	listen      string
 	trunk       string
 	trunkAddr   string // resolved ip:port of the carrier
@@ -201,6 +216,15 @@ func New(dir Directory, rec Records, opts ...Option) (*Edge, error) {
 			return nil, fmt.Errorf("%w: digest algorithm %q", ErrConfig, a)
 		}
 		e.digestAlgs[i] = a
+	}
+	for i, p := range e.md5OnlyUAs {
+		if p == "" {
+			return nil, fmt.Errorf("%w: empty User-Agent prefix for MD5-only challenges", ErrConfig)
+		}
+		e.md5OnlyUAs[i] = strings.ToLower(p)
+	}
+	if len(e.md5OnlyUAs) > 0 && !slices.Contains(e.digestAlgs, algMD5) {
+		return nil, fmt.Errorf("%w: MD5-only challenges for %v but MD5 is not accepted", ErrConfig, e.md5OnlyUAs)
 	}
 	if e.minExpires <= 0 || e.maxExpires < e.minExpires {
 		return nil, fmt.Errorf("%w: expires bounds [%v, %v]", ErrConfig, e.minExpires, e.maxExpires)

@@ -167,7 +167,7 @@ func (e *Edge) authResponse(req *sip.Request, o authOutcome, proxy bool) *sip.Re
 			code, reason, hdr = 407, "Proxy Authentication Required", "Proxy-Authenticate"
 		}
 		res := sip.NewResponseFromRequest(req, code, reason, nil)
-		for _, c := range e.auth.challenges(o == authStale) {
+		for _, c := range e.auth.challenges(o == authStale, e.md5Only(req)) {
 			res.AppendHeader(sip.NewHeader(hdr, c))
 		}
 		return res
@@ -178,6 +178,25 @@ func (e *Edge) authResponse(req *sip.Request, o authOutcome, proxy bool) *sip.Re
 	default:
 		return sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
 	}
+}
+
+// md5Only reports whether req comes from a client that must be challenged
+// with MD5 alone (WithMD5OnlyFor).
+func (e *Edge) md5Only(req *sip.Request) bool {
+	if len(e.md5OnlyUAs) == 0 {
+		return false
+	}
+	h := req.GetHeader("User-Agent")
+	if h == nil {
+		return false
+	}
+	ua := strings.ToLower(strings.TrimSpace(h.Value()))
+	for _, p := range e.md5OnlyUAs {
+		if strings.HasPrefix(ua, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func sourceIP(hostport string) string {

@@ -1,6 +1,8 @@
 package sipedge
 
 import (
+	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -267,7 +269,7 @@ func TestStaleNonce(t *testing.T) {
 	if err := a.checkNonce(n[:len(n)-2] + "AA"); err != errBadNonce {
 		t.Fatalf("forged nonce: %v, want bad", err)
 	}
-	if !strings.Contains(a.challenges(true)[0], "stale=true") {
+	if !strings.Contains(a.challenges(true, false)[0], "stale=true") {
 		t.Error("stale challenge lacks stale=true")
 	}
 }
@@ -278,7 +280,7 @@ func TestDigestAlgorithmsOffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs := a.challenges(false); len(cs) != 1 || !strings.Contains(cs[0], "SHA-256") {
+	if cs := a.challenges(false, false); len(cs) != 1 || !strings.Contains(cs[0], "SHA-256") {
 		t.Fatalf("challenges %v", cs)
 	}
 	set := ha1Set{md5: []string{ha1(algMD5, "1001", testRealm, "pw")}, sha256: []string{ha1(algSHA256, "1001", testRealm, "pw")}}
@@ -297,5 +299,57 @@ func TestDigestAlgorithmsOffered(t *testing.T) {
 	}
 	if _, err := New(newFakeDir(), newFakeRecords(), WithDigestAlgorithms("SHA-512")); err == nil {
 		t.Error("New accepted an unsupported digest algorithm")
+	}
+}
+
+// Clients named by WithMD5OnlyFor get a lone MD5 challenge (baresip 1.0.0
+// refuses the whole 401 when any challenge is SHA-256); everyone else gets
+// the configured list, SHA-256 first.
+func TestMD5OnlyFor(t *testing.T) {
+	e, err := New(newFakeDir(), newFakeRecords(), WithRealm(testRealm), WithMD5OnlyFor("baresip", "Old Phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		userAgent string // "" for no User-Agent header
+		proxy     bool
+		want      []string
+	}{
+		{"baresip v1.0.0 (x86_64/linux)", false, []string{algMD5}},
+		{"BareSIP v3.0", true, []string{algMD5}},
+		{"old phone 2.1", false, []string{algMD5}},
+		{"  baresip v1.0.0", false, []string{algMD5}},
+		{"AgentPhone/1.0", false, []string{algSHA256, algMD5}},
+		{"my baresip fork", false, []string{algSHA256, algMD5}},
+		{"", true, []string{algSHA256, algMD5}},
+	} {
+		req := sip.NewRequest(sip.REGISTER, sip.Uri{Scheme: "sip", Host: "127.0.0.1"})
+		if tc.userAgent != "" {
+			req.AppendHeader(sip.NewHeader("User-Agent", tc.userAgent))
+		}
+		hdr := "WWW-Authenticate"
+		if tc.proxy {
+			hdr = "Proxy-Authenticate"
+		}
+		res := e.authResponse(req, authChallenge, tc.proxy)
+		var got []string
+		for _, h := range res.GetHeaders(hdr) {
+			c, err := digest.ParseChallenge(h.Value())
+			if err != nil {
+				t.Fatalf("%q: %v", h.Value(), err)
+			}
+			got = append(got, c.Algorithm)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("User-Agent %q: challenged with %v, want %v", tc.userAgent, got, tc.want)
+		}
+	}
+	for name, opts := range map[string][]Option{
+		"MD5 not accepted": {WithDigestAlgorithms(algSHA256), WithMD5OnlyFor("baresip")},
+		"empty prefix":     {WithMD5OnlyFor("")},
+	} {
+		if _, err := New(newFakeDir(), newFakeRecords(), opts...); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: New error %v, want ErrConfig", name, err)
+		}
 	}
 }
