@@ -68,7 +68,15 @@ type JitterStats struct {
 	Duplicates uint64 // packets dropped as duplicates
 	Dropped    uint64 // packets discarded to shrink an excessive delay
 	Underruns  uint64 // ticks with nothing buffered while playing
-	Resets     uint64 // stream jumps (timestamp/sequence discontinuities, Reset)
+	// Stretched counts ticks concealed to grow the delay: the packet for
+	// the tick was missing but later ones were here and the buffer held
+	// less than the target, so it waited for the late packet instead of
+	// declaring it lost.
+	Stretched uint64
+	// Silences counts comfort-noise packets (PushSilence): the sender
+	// stopped talking, which is neither loss nor underrun.
+	Silences uint64
+	Resets   uint64 // stream jumps (timestamp/sequence discontinuities, Reset)
 	// Jitter is the RFC 3550 interarrival jitter estimate.
 	Jitter time.Duration
 	// Target is the current adaptive target delay, within [MinDelay, MaxDelay].
@@ -85,14 +93,27 @@ type JitterStats struct {
 // Push is called by the network reader as packets arrive, Pop by the
 // playout clock once per frame; both are safe to call concurrently.
 //
-// Adaptation: the target delay is the spread (max − min) of the packets'
-// relative transit time over the last 128 packets plus one frame, clamped
-// to [MinDelay, MaxDelay]. Playout starts when the buffer holds the target.
-// When the next packet is late and nothing is buffered the playout point
-// holds (the consumer conceals), which lengthens the delay by one frame; when
-// over half a second the buffer never ran below two frames yet held more
-// than the target, one packet is discarded to shorten it. Together these
-// also absorb clock drift between sender and playout clock.
+// Adaptation runs all through the stream, not only at its start. The
+// target delay is the spread (max − min) of the packets' relative transit
+// time over the last 128 packets plus one frame, clamped to [MinDelay,
+// MaxDelay]; playout starts when the buffer holds the target. Then:
+//
+//   - grow: when the packet for a tick is missing and the buffer holds
+//     less than the target (later packets are here, or nothing is), the
+//     playout point holds for one tick (the consumer conceals) instead of
+//     declaring the packet lost. Each such tick lengthens the delay by
+//     one frame, so rising jitter turns late packets into a longer delay
+//     rather than a stream of losses. A missing packet with the target
+//     already buffered behind it is lost.
+//   - shrink: when over a whole window of half a second the buffer never
+//     held as little as the target, one frame is discarded. The delay
+//     thus comes down one frame per 500 ms at most once jitter falls
+//     (the target follows the transit window, 2.5 s of packets), never
+//     below the target and so never below MinDelay.
+//
+// Together these also absorb clock drift between sender and playout clock.
+// Comfort noise (PushSilence) ends a talkspurt: the ticks after it are
+// silence, neither loss nor underrun, and the next talkspurt buffers anew.
 type JitterBuffer struct {
 	mu sync.Mutex
 
@@ -102,14 +123,15 @@ type JitterBuffer struct {
 	minDelay   time.Duration
 	maxDelay   time.Duration
 
-	slots    []jitterSlot
-	head     int    // slot of the playout cursor
-	baseTS   uint32 // timestamp of the frame at the cursor
-	newest   int    // frames from the cursor to the newest packet, -1 when empty
-	count    int    // packets held
-	anchored bool
-	started  bool
-	holding  int // consecutive underrun ticks
+	slots     []jitterSlot
+	head      int    // slot of the playout cursor
+	baseTS    uint32 // timestamp of the frame at the cursor
+	newest    int    // frames from the cursor to the newest packet, -1 when empty
+	count     int    // packets held
+	anchored  bool
+	started   bool
+	holding   int // consecutive underrun ticks
+	stretched int // consecutive ticks held for a late packet
 
 	lastSeq  uint16
 	lastTS   uint32
@@ -135,6 +157,7 @@ type JitterBuffer struct {
 
 type jitterSlot struct {
 	used    bool
+	silence bool // a comfort-noise marker, no audio
 	seq     uint16
 	ts      uint32
 	payload []byte
@@ -196,7 +219,7 @@ func (j *JitterBuffer) reset() {
 	}
 	j.head, j.newest, j.count = 0, -1, 0
 	j.anchored, j.started, j.havePrev = false, false, false
-	j.holding = 0
+	j.holding, j.stretched = 0, 0
 	j.transitN, j.transitAt = 0, 0
 	j.resetWindow()
 	j.stats.Resets++
@@ -243,25 +266,66 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte, arrival time.
 	}
 	s := &j.slots[(j.head+rel)%len(j.slots)]
 	if s.used {
-		if s.ts == ts {
+		if s.ts == ts && !s.silence {
 			j.stats.Duplicates++
 			return
 		}
-		j.count-- // a misaligned timestamp landing in a used slot: newest wins
+		// A misaligned timestamp landing in a used slot, or audio where
+		// comfort noise was announced: the newest audio wins.
+		j.count--
 	}
-	s.used, s.seq, s.ts = true, seq, ts
+	s.used, s.silence, s.seq, s.ts = true, false, seq, ts
 	s.payload = append(s.payload[:0], payload...)
 	j.count++
 	if j.started && j.holding > 0 && rel > 0 && j.count == 1 {
-		// Every packet between the cursor and this one is lost and their
-		// ticks were already concealed while holding: catch up so a loss
-		// burst does not add delay.
-		skip := min(rel, j.holding)
+		// The buffer ran dry and held. The packets between the cursor and
+		// this one are lost, or late. Their ticks were already concealed
+		// while holding: catch up so a loss burst does not add delay, but
+		// only as far as keeps the target buffered, so that a packet that
+		// is merely late (this one overtook it) still plays.
+		skip := min(rel, j.holding, max(0, rel+1-j.framesFor(j.target)))
 		j.advance(skip)
 		j.stats.Lost += uint64(skip)
 		rel -= skip
 	}
 	j.newest = max(j.newest, rel)
+}
+
+// PushSilence records an RFC 3389 comfort-noise packet: the sender stops
+// sending audio from ts on because its speaker went quiet. When playout
+// reaches ts the talkspurt is over: Pop returns StatusEmpty (play silence,
+// no concealment, no loss counted) until the next talkspurt has buffered
+// the target delay. The jitter estimates are kept: the network is the same.
+func (j *JitterBuffer) PushSilence(seq uint16, ts uint32, arrival time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.stats.Silences++
+	if !j.anchored {
+		return // nothing playing: silence already
+	}
+	rel := j.frameOf(ts)
+	if rel < 0 || rel >= len(j.slots) {
+		if rel < 0 && j.count == 0 {
+			// Its tick has passed (the buffer holds on an underrun):
+			// end the talkspurt now rather than concealing on.
+			j.idle()
+		}
+		return
+	}
+	s := &j.slots[(j.head+rel)%len(j.slots)]
+	if s.used {
+		return // audio for that tick is here: it plays
+	}
+	s.used, s.silence, s.seq, s.ts = true, true, seq, ts
+	s.payload = s.payload[:0]
+	j.count++
+	j.newest = max(j.newest, rel)
+}
+
+// idle stops playout until the next packet anchors a new talkspurt.
+func (j *JitterBuffer) idle() {
+	j.started, j.anchored = false, false
+	j.holding, j.stretched = 0, 0
 }
 
 func (j *JitterBuffer) anchor(ts uint32) {
@@ -337,49 +401,71 @@ func (j *JitterBuffer) Pop() (Frame, Status) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 
+	if !j.started {
+		// Start at the oldest packet held, once the target is buffered.
+		for j.count > 0 && !j.slots[j.head].used {
+			j.advance(1)
+		}
+		if j.count > 0 && j.slots[j.head].silence {
+			// A talkspurt that ended before it started.
+			j.advance(1)
+			return Frame{}, StatusEmpty
+		}
+		if j.count == 0 || (j.newest+1)*int(j.frameDur) < int(j.target) {
+			return Frame{}, StatusEmpty
+		}
+		j.started = true
+		j.holding, j.stretched = 0, 0
+		j.resetWindow()
+	}
 	level := 0
 	if j.count > 0 {
 		level = j.newest + 1
-	}
-	if !j.started {
-		if j.count == 0 || level*int(j.frameDur) < int(j.target) {
-			return Frame{}, StatusEmpty
-		}
-		// Start at the oldest packet held.
-		for !j.slots[j.head].used {
-			j.advance(1)
-		}
-		level = j.newest + 1
-		j.started = true
-		j.holding = 0
-		j.resetWindow()
 	}
 	j.track(level)
 
 	// Never hold more than MaxDelay: shed the excess at once.
 	if maxFrames := j.framesFor(j.maxDelay); level > maxFrames+1 {
 		j.discard(level - maxFrames - 1)
+		level = maxFrames + 1
 	}
 
 	s := &j.slots[j.head]
-	if s.used {
+	switch {
+	case s.used && s.silence:
+		// The talkspurt is over. What is buffered after the marker (a
+		// new talkspurt overtaking it) starts like a new stream.
+		j.advance(1)
+		if j.count == 0 {
+			j.idle()
+		} else {
+			j.started = false
+		}
+		return Frame{}, StatusEmpty
+	case s.used:
 		f := Frame{Seq: s.seq, Timestamp: s.ts}
 		j.out = append(j.out[:0], s.payload...)
 		f.Payload = j.out
 		j.advance(1)
-		j.holding = 0
+		j.holding, j.stretched = 0, 0
 		j.stats.Played++
 		return f, StatusPacket
-	}
-	if j.count > 0 {
+	case j.count > 0 && level < j.framesFor(j.target) && j.stretched < j.framesFor(j.maxDelay):
+		// The packet is late and later ones are here, but the buffer
+		// holds less than the target: jitter has grown. Wait for it one
+		// tick, which lengthens the delay by a frame, rather than lose it.
+		j.stretched++
+		j.stats.Stretched++
+		return Frame{Timestamp: j.baseTS}, StatusLost
+	case j.count > 0:
 		f := Frame{Timestamp: j.baseTS}
 		n := &j.slots[(j.head+1)%len(j.slots)]
-		if n.used && n.ts == j.baseTS+uint32(j.frameTicks) {
+		if n.used && !n.silence && n.ts == j.baseTS+uint32(j.frameTicks) {
 			j.outNext = append(j.outNext[:0], n.payload...)
 			f.Next = j.outNext
 		}
 		j.advance(1)
-		j.holding = 0
+		j.holding, j.stretched = 0, 0
 		j.stats.Lost++
 		return f, StatusLost
 	}
@@ -388,16 +474,16 @@ func (j *JitterBuffer) Pop() (Frame, Status) {
 	j.stats.Underruns++
 	j.holding++
 	if j.holding > j.framesFor(j.maxDelay) {
-		j.started = false
-		j.anchored = false
-		j.holding = 0
+		j.idle()
 		return Frame{}, StatusEmpty
 	}
 	return Frame{Timestamp: j.baseTS}, StatusLost
 }
 
-// track feeds the level window and shrinks the delay when the buffer held
-// more than the target while never coming close to running dry.
+// track feeds the level window and shrinks the delay by one frame when
+// the buffer held more than the target throughout the window: that frame
+// of delay protected against nothing. Under high jitter the level swings
+// and its minimum touches the target, so the delay stays.
 func (j *JitterBuffer) track(level int) {
 	j.delayAvg += (float64(level) - j.delayAvg) / 8
 	j.winMin, j.winMax = min(j.winMin, level), max(j.winMax, level)
@@ -405,7 +491,7 @@ func (j *JitterBuffer) track(level int) {
 	if j.winPops < jitterLevelWindow {
 		return
 	}
-	if j.winMin >= 2 && j.winMax > j.framesFor(j.target) && level >= 2 {
+	if j.winMin > j.framesFor(j.target) && level > j.framesFor(j.target) {
 		j.discard(1)
 	}
 	j.resetWindow()
@@ -413,7 +499,7 @@ func (j *JitterBuffer) track(level int) {
 
 func (j *JitterBuffer) discard(n int) {
 	for range n {
-		if j.slots[j.head].used {
+		if s := &j.slots[j.head]; s.used && !s.silence {
 			j.stats.Dropped++
 		}
 		j.advance(1)

@@ -22,6 +22,7 @@ type simResult struct {
 	lostNext []bool
 	firstAt  time.Duration   // playout time of the first packet
 	delays   []time.Duration // Stats().Delay after each pop
+	losses   []uint64        // Stats().Lost+Late after each pop
 	jb       *JitterBuffer
 }
 
@@ -86,7 +87,9 @@ func runSim(t *testing.T, net simNet, opts JitterOptions) simResult {
 		}
 		f, st := jb.Pop()
 		res.statuses = append(res.statuses, st)
-		res.delays = append(res.delays, jb.Stats().Delay)
+		st2 := jb.Stats()
+		res.delays = append(res.delays, st2.Delay)
+		res.losses = append(res.losses, st2.Lost+st2.Late)
 		switch st {
 		case StatusPacket:
 			res.played = append(res.played, int(binary.BigEndian.Uint16(f.Payload)))
@@ -369,5 +372,189 @@ func TestJitterBufferNoAlloc(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(1000, step); a != 0 {
 		t.Fatalf("%.2f allocs per push+pop", a)
+	}
+}
+
+// TestJitterBufferAdaptsMidStream: the network's jitter steps up from 5 ms
+// to 60 ms in the middle of a call and later drops back. The buffer must
+// grow its delay while playing, so that after a short adaptation no packet
+// is lost any more, and must bring the delay back down when jitter falls.
+func TestJitterBufferAdaptsMidStream(t *testing.T) {
+	const (
+		calm1  = 250  // packets before the jitter rises (5 s)
+		rough  = 1000 // first packet after it falls again (15 s)
+		n      = 1750 // 35 s
+		settle = 100  // packets (2 s) the buffer may take to adapt
+	)
+	// Two shapes of jitter: every packet's delay spread evenly, and
+	// spikes (a quarter of the packets held up to the full jitter while
+	// the rest keep arriving on time: Wi-Fi retries, a busy uplink). With
+	// spikes the buffer rarely runs dry, so only waiting for the late
+	// packet instead of declaring it lost lets the delay grow.
+	even := func(rng *rand.Rand, j time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(j))) }
+	spiky := func(rng *rand.Rand, j time.Duration) time.Duration {
+		d := time.Duration(rng.Int64N(int64(5 * time.Millisecond)))
+		if j > 5*time.Millisecond && rng.IntN(4) == 0 {
+			d += time.Duration(rng.Int64N(int64(j - 5*time.Millisecond)))
+		}
+		return d
+	}
+	tests := []struct {
+		name   string
+		seed   uint64
+		shape  func(*rand.Rand, time.Duration) time.Duration
+		jitter time.Duration
+		opts   JitterOptions
+	}{
+		{"spiky seed 1", 1, spiky, 60 * time.Millisecond, JitterOptions{ClockRate: 8000}},
+		{"spiky seed 2", 2, spiky, 60 * time.Millisecond, JitterOptions{ClockRate: 8000}},
+		{"spiky room bounds 48 kHz", 3, spiky, 60 * time.Millisecond, JitterOptions{ClockRate: 48000, MinDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}},
+		{"spiky 40 ms", 4, spiky, 40 * time.Millisecond, JitterOptions{ClockRate: 8000}},
+		{"even seed 1", 1, even, 60 * time.Millisecond, JitterOptions{ClockRate: 8000}},
+		{"even room bounds", 2, even, 60 * time.Millisecond, JitterOptions{ClockRate: 8000, MinDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(tt.seed, 7))
+			delays := make([]time.Duration, n)
+			for i := range delays {
+				j := 5 * time.Millisecond
+				if i >= calm1 && i < rough {
+					j = tt.jitter
+				}
+				delays[i] = 10*time.Millisecond + tt.shape(rng, j)
+			}
+			ticks := tt.opts.ClockRate / 50
+			net := simNet{n: n, pops: n, delay: func(i int) time.Duration { return delays[i] }, mutate: func(p *simPacket) {
+				p.ts = uint32(p.id * ticks)
+			}}
+			r := runSim(t, net, tt.opts)
+			s := r.jb.Stats()
+			assertInOrder(t, r.played)
+			// Pop k plays about packet k - delay/20 ms: near enough to
+			// split the losses by phase with the settle margin.
+			lossesIn := func(from, to int) uint64 { return r.losses[to-1] - r.losses[from] }
+			if l := lossesIn(0, calm1); l != 0 {
+				t.Errorf("%d packets lost or late before the jitter rose", l)
+			}
+			if l := lossesIn(calm1+settle, rough); l != 0 {
+				t.Errorf("%d packets lost or late after adapting to %v jitter (%d while adapting); stats %+v",
+					l, tt.jitter, lossesIn(calm1, calm1+settle), s)
+			}
+			if l := lossesIn(rough, n); l != 0 {
+				t.Errorf("%d packets lost or late after the jitter fell", l)
+			}
+			calmDelay := r.delays[calm1-1]
+			roughDelay := maxDelay(r.delays[rough-100 : rough])
+			endDelay := r.delays[n-1]
+			if roughDelay < calmDelay+FrameDuration/2 {
+				t.Errorf("delay %v under %v jitter, %v before: it did not grow", roughDelay, tt.jitter, calmDelay)
+			}
+			maxD := tt.opts.MaxDelay
+			if maxD == 0 {
+				maxD = 120 * time.Millisecond
+			}
+			if roughDelay > maxD+FrameDuration {
+				t.Errorf("delay %v beyond MaxDelay %v", roughDelay, maxD)
+			}
+			// Once the spike has left the transit window (2.5 s) the delay
+			// comes down a frame per 500 ms at most, back to the target
+			// (whole frames) or to where it was before.
+			if floor := max(calmDelay, time.Duration(r.jb.framesFor(s.Target))*FrameDuration); endDelay > floor+FrameDuration/2 {
+				t.Errorf("delay %v at the end, %v before the jitter rose, target %v: it did not come down (stats %+v)", endDelay, calmDelay, s.Target, s)
+			}
+			// Slowly: never more than one frame per 500 ms window.
+			if s.Dropped > uint64((n-calm1)/25) {
+				t.Errorf("%d frames dropped to shrink", s.Dropped)
+			}
+			if got := len(r.played); got < n-20 {
+				t.Errorf("played %d of %d", got, n)
+			}
+		})
+	}
+}
+
+// TestJitterBufferComfortNoise: a sender that stops talking sends an
+// RFC 3389 comfort-noise packet and then nothing until its next
+// talkspurt. The silence is not loss: no concealment, no underrun, and
+// the next talkspurt plays from its first packet.
+func TestJitterBufferComfortNoise(t *testing.T) {
+	const (
+		talk1 = 100 // frames of the first talkspurt
+		quiet = 50  // frames of silence
+		talk2 = 100
+	)
+	tests := []struct {
+		name      string
+		cn        bool
+		cnLate    bool // the CN packet arrives after its tick (buffer holding)
+		wantQuiet Status
+	}{
+		{"comfort noise", true, false, StatusEmpty},
+		{"comfort noise late", true, true, StatusEmpty},
+		// Without the CN packet the buffer cannot tell silence from loss:
+		// it holds and conceals for MaxDelay first.
+		{"silence suppression without CN", false, false, StatusLost},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jb := NewJitterBuffer(JitterOptions{ClockRate: 8000})
+			epoch := time.Unix(1700000000, 0)
+			var statuses []Status
+			played := 0
+			seq := uint16(1000)
+			for tick := range talk1 + quiet + talk2 + 1 {
+				now := epoch.Add(time.Duration(tick)*FrameDuration + 10*time.Millisecond)
+				ts := uint32(tick * 160)
+				switch {
+				case tick < talk1 || (tick >= talk1+quiet && tick < talk1+quiet+talk2):
+					jb.Push(seq, ts, []byte{byte(tick)}, now)
+					seq++
+				case tick == talk1 && tt.cn && !tt.cnLate:
+					jb.PushSilence(seq, ts, now)
+					seq++
+				case tick == talk1+3 && tt.cn && tt.cnLate:
+					jb.PushSilence(seq, uint32(talk1*160), now)
+					seq++
+				}
+				f, st := jb.Pop()
+				statuses = append(statuses, st)
+				if st == StatusPacket {
+					if got := int(f.Payload[0]); got != tick-1 {
+						// A packet is played one tick after it arrived
+						// (40 ms, the minimum delay), in both talkspurts.
+						t.Fatalf("tick %d played the packet of tick %d", tick, got)
+					}
+					played++
+				}
+			}
+			s := jb.Stats()
+			if played != talk1+talk2 {
+				t.Errorf("played %d packets, want %d; stats %+v", played, talk1+talk2, s)
+			}
+			if s.Lost != 0 || s.Late != 0 {
+				t.Errorf("silence counted as loss: %+v", s)
+			}
+			concealed := 0
+			for _, st := range statuses[talk1+1 : talk1+quiet] {
+				if st == StatusLost {
+					concealed++
+				}
+			}
+			switch tt.wantQuiet {
+			case StatusEmpty:
+				allowed := 0
+				if tt.cnLate {
+					allowed = 3 // held until the late CN came
+				}
+				if concealed > allowed || s.Underruns > uint64(allowed) || s.Silences != 1 {
+					t.Errorf("%d concealed ticks in the silence, stats %+v", concealed, s)
+				}
+			case StatusLost:
+				if concealed == 0 || s.Underruns == 0 {
+					t.Errorf("expected the buffer to conceal without CN: %d, %+v", concealed, s)
+				}
+			}
+		})
 	}
 }

@@ -65,8 +65,9 @@ type phone struct {
 	headers []rtp.Header // every packet received
 	events  []rtp.Packet // telephone-event packets received
 	// mangle, when set, decides per sent packet index whether to drop it
-	// and whether to hold it back and send it after the next one.
-	mangle func(i int) (drop, swap bool)
+	// and whether to delay it by a frame: it then goes out on the next
+	// tick, right after the packet that follows it.
+	mangle func(i int) (drop, delay bool)
 }
 
 func newPhone(t testing.TB, name string, codec audio.Codec, pt uint8) *phone {
@@ -143,7 +144,7 @@ func (ph *phone) send(ctx context.Context) {
 		pkt.Timestamp += step
 		return raw
 	}
-	skip := false
+	var held []byte // a packet delayed to the next tick
 	tick := time.NewTicker(audio.FrameDuration)
 	defer tick.Stop()
 	for i := 0; ; i++ {
@@ -151,12 +152,6 @@ func (ph *phone) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-		}
-		if skip {
-			// This tick's packet went out early, swapped with the
-			// previous one.
-			skip = false
-			continue
 		}
 		ph.mu.Lock()
 		src, mangle := ph.src, ph.mangle
@@ -167,20 +162,22 @@ func (ph *phone) send(ctx context.Context) {
 			continue
 		}
 		raw := next(src)
-		drop, swap := false, false
+		drop, delay := false, false
 		if mangle != nil {
-			drop, swap = mangle(i)
+			drop, delay = mangle(i)
 		}
 		switch {
 		case drop:
-		case swap:
-			// Reorder without making anything late: the next packet
-			// goes out early, ahead of this one.
-			ph.sock.WriteToUDP(next(src), ph.room)
-			ph.sock.WriteToUDP(raw, ph.room)
-			skip = true
+		case delay:
+			held = raw
+			continue // the previous one, if held, stays late too
 		default:
 			ph.sock.WriteToUDP(raw, ph.room)
+		}
+		if held != nil {
+			// 20 ms late, overtaken by its successor.
+			ph.sock.WriteToUDP(held, ph.room)
+			held = nil
 		}
 	}
 }
