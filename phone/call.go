@@ -46,6 +46,7 @@ type Call struct {
 	ops         chan callOp
 	done        chan struct{}
 	dtmf        chan rune
+	aborted     chan error // the SIP layer ends the call (see abort)
 	muted       atomic.Bool
 	localHangup atomic.Bool
 	cancelDial  context.CancelCauseFunc // outbound only
@@ -62,15 +63,26 @@ type Call struct {
 
 func newCall(p *Phone, dir Direction, invite *sip.Request, id, remote string) *Call {
 	return &Call{
-		p:      p,
-		log:    p.log.With("call_id", id, "dir", dir.String()),
-		id:     id,
-		dir:    dir,
-		remote: remote,
-		invite: invite,
-		ops:    make(chan callOp),
-		done:   make(chan struct{}),
-		dtmf:   make(chan rune, 64),
+		p:       p,
+		log:     p.log.With("call_id", id, "dir", dir.String()),
+		id:      id,
+		dir:     dir,
+		remote:  remote,
+		invite:  invite,
+		ops:     make(chan callOp),
+		done:    make(chan struct{}),
+		dtmf:    make(chan rune, 64),
+		aborted: make(chan error, 1),
+	}
+}
+
+// abort asks the owner goroutine to end an answered call with BYE and
+// reason (e.g. the peer's ACK carried SDP we could not read). The first
+// reason wins; it never blocks the SIP goroutine that calls it.
+func (c *Call) abort(reason error) {
+	select {
+	case c.aborted <- reason:
+	default:
 	}
 }
 
@@ -434,6 +446,10 @@ func (p *Phone) runOutbound(ctx context.Context, c *Call, d *diago.DialogClientS
 	opts := diago.InviteClientOptions{
 		Headers: []sip.Header{from},
 		OnResponse: func(res *sip.Response) error {
+			// Returning an error stops diago before it parses the answer.
+			if err := checkAnswer(res); err != nil {
+				return err
+			}
 			if res.StatusCode == sip.StatusRinging || res.StatusCode == sip.StatusSessionInProgress {
 				c.setState(Early)
 			}
@@ -445,6 +461,14 @@ func (p *Phone) runOutbound(ctx context.Context, c *Call, d *diago.DialogClientS
 		opts.Username, opts.Password = p.acct.Username, p.acct.Password
 	}
 	if err := d.Invite(ctx, opts); err != nil {
+		if errors.Is(err, ErrBadSDP) {
+			c.log.Warn("refusing the answer's SDP", "err", err)
+			if derr := dropBadAnswer(d); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			c.finish(err)
+			return
+		}
 		c.finish(c.inviteError(err))
 		return
 	}
@@ -520,6 +544,13 @@ func (c *Call) talk(sess diago.DialogSession, onActive func(error)) {
 		case <-sess.Context().Done():
 			m.stop()
 			c.finish(ErrRemoteHangup)
+			return
+		case err := <-c.aborted:
+			m.stop()
+			hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = sess.Hangup(hctx)
+			cancel()
+			c.finish(err)
 			return
 		case err := <-m.failed:
 			m.stop()

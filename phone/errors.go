@@ -29,6 +29,10 @@ var (
 	ErrDTMFUnsupported = errors.New("phone: peer does not accept RFC 4733 DTMF")
 	// ErrNoCodec is returned when no configured codec can be used.
 	ErrNoCodec = errors.New("phone: no usable codec")
+	// ErrBadSDP marks a session description from the peer that the phone
+	// refused because the SIP stack cannot parse it safely (a call ended
+	// with it as EndReason, or an INVITE answered 400).
+	ErrBadSDP = errors.New("phone: unparsable SDP from peer")
 	// ErrTimeout marks a SIP transaction that got no final answer in time
 	// (server down or unreachable).
 	ErrTimeout = errors.New("phone: no answer from SIP peer")
@@ -73,6 +77,8 @@ func StatusCode(err error) int {
 // reasonPhrase is the reason phrase we send with our own final responses.
 func reasonPhrase(code int) string {
 	switch code {
+	case 400:
+		return "Bad Request"
 	case 480:
 		return "Temporarily Unavailable"
 	case 486:

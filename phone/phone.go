@@ -174,7 +174,7 @@ func (p *Phone) Start(ctx context.Context) error {
 		diago.WithLogger(p.log),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: p.host, BindPort: p.port}),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: p.codecs}),
-		diago.WithServerRequestMiddleware(p.trackRequest),
+		diago.WithServerRequestMiddleware(p.serverMiddleware),
 	)
 	p.ctx, p.cancel = context.WithCancel(ctx)
 	if err := dg.ServeBackground(p.ctx, p.serveInbound); err != nil {
@@ -400,6 +400,18 @@ func (p *Phone) track(c *Call) bool {
 	p.wg.Add(1)
 	p.calls = append(p.calls, c)
 	return true
+}
+
+// callByID returns the live call with that SIP Call-ID, or nil.
+func (p *Phone) callByID(id string) *Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.calls {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
 }
 
 // untrack marks a call goroutine finished.
