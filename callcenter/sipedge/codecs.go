@@ -86,11 +86,22 @@ func checkOffer(body []byte, ours []media.Codec) (code int) {
 	return 488
 }
 
-// sdpSafe reports whether diago's SDP parser can read body without
-// panicking: it indexes line[len-2] of every line, so an empty LF-only line
-// ("\n" first, or "\n\n") crashes it (diago v0.31.0, media/sdp nextLine).
+// sdpSafe reports whether diago's SDP code (v0.31.0, media/sdp) can read
+// body without panicking. Two traps: nextLine indexes line[len-2] of every
+// line, so an empty LF-only line ("\n" first, or "\n\n") crashes it; and
+// ConnectionInformation takes three fields of the c= line without counting
+// them. In-dialog offers (re-INVITE, ACK) reach that code with no other
+// check, so this must cover every panic (FuzzSDPSafe).
 func sdpSafe(body []byte) bool {
-	return len(body) > 0 && body[0] != '\n' && !bytes.Contains(body, []byte("\n\n"))
+	if len(body) == 0 || body[0] == '\n' || bytes.Contains(body, []byte("\n\n")) {
+		return false
+	}
+	for line := range bytes.Lines(body) {
+		if v, ok := bytes.CutPrefix(line, []byte("c=")); ok && len(bytes.Fields(v)) < 3 {
+			return false
+		}
+	}
+	return true
 }
 
 // reasonPhrase is the RFC 3261 reason phrase for the statuses the edge sends.

@@ -30,6 +30,29 @@ func FuzzCheckOffer(f *testing.F) {
 	})
 }
 
+// In-dialog SDP (re-INVITE, ACK) reaches diago after sdpSafe alone: what
+// it passes must not panic diago's parser, in either offer/answer role.
+func FuzzSDPSafe(f *testing.F) {
+	f.Add([]byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0 101\r\n"))
+	f.Add([]byte("v=0\n\nm=audio 4000 RTP/AVP 0\n"))
+	f.Add([]byte("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"))
+	f.Add([]byte("v=0\nc= \nm=audio 1 RTP/AVP 8\n"))
+	all := append(agentCodecs(), trunkCodecs()...)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !sdpSafe(body) {
+			return
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("sdpSafe passed a body diago panics on (%v): %q", r, body)
+			}
+		}()
+		ms := &media.MediaSession{Codecs: all, Mode: sdp.ModeSendrecv, Laddr: net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}}
+		_ = ms.RemoteSDP(body)
+		_ = ms.Fork().RemoteSDP(body) // as a re-INVITE's update does
+	})
+}
+
 // Authorization headers come from outside: parsing and verifying them must
 // not panic, and garbage must never authenticate.
 func FuzzCredentials(f *testing.F) {
