@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/emiago/diago"
@@ -29,9 +28,8 @@ func checkSDP(body []byte) error {
 		return fmt.Errorf("%w: empty LF-only line", ErrBadSDP)
 	}
 	for line := range bytes.Lines(body) {
-		line = bytes.TrimRight(line, "\r\n")
-		if v, ok := bytes.CutPrefix(line, []byte("c=")); ok && len(strings.Fields(string(v))) < 3 {
-			return fmt.Errorf("%w: connection line %q", ErrBadSDP, line)
+		if v, ok := bytes.CutPrefix(line, []byte("c=")); ok && len(bytes.Fields(v)) < 3 {
+			return fmt.Errorf("%w: connection line %q", ErrBadSDP, bytes.TrimRight(line, "\r\n"))
 		}
 	}
 	return nil
