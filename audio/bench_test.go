@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -99,5 +100,30 @@ func BenchmarkMix4(b *testing.B) {
 		clear(acc)
 		MixInto(acc, src, src, src, src)
 		Saturate(out, acc)
+	}
+}
+
+// BenchmarkOpusEncodeComplexity measures the CPU each Opus complexity
+// costs per 20 ms frame of speech-like audio.
+func BenchmarkOpusEncodeComplexity(b *testing.B) {
+	voice := voiceLike(DeviceRate, DeviceRate)
+	dst := make([]byte, 1500)
+	for c := 0; c <= 10; c++ {
+		b.Run(fmt.Sprint("c", c), func(b *testing.B) {
+			o := DefaultOpusOptions()
+			o.Complexity = c
+			enc, err := NewOpusEncoder(o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := enc.Encode(voice[i:i+DeviceFrameSamples], dst); err != nil {
+					b.Fatal(err)
+				}
+				i = (i + DeviceFrameSamples) % len(voice)
+			}
+		})
 	}
 }

@@ -114,7 +114,7 @@ func (c CodecID) NewEncoder() (Encoder, error) {
 	case PCMA:
 		return g711Encoder{table: &g711Tables.alawEnc}, nil
 	case Opus:
-		return newOpusEncoder()
+		return newOpusEncoder(DefaultOpusOptions())
 	}
 	return nil, fmt.Errorf("new encoder %v: %w", c, ErrUnsupportedCodec)
 }

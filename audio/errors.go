@@ -22,3 +22,6 @@ var (
 // ErrStalled is returned when a device delivers no audio for too long
 // (unplugged headset, dead sound server).
 var ErrStalled = errors.New("audio: device stalled")
+
+// ErrBadOption is returned for an encoder option out of its range.
+var ErrBadOption = errors.New("audio: option out of range")

@@ -6,18 +6,61 @@ import (
 	"github.com/hraban/opus"
 )
 
-// Opus settings (docs/DECISIONS.md): 48 kHz mono, 20 ms, VoIP application,
-// in-band FEC with 10% expected loss, DTX off, ~32 kbit/s (wideband speech
-// with room for the FEC copy).
-const (
-	opusRate     = 48000
-	opusBitrate  = 32000
-	opusLossPerc = 10
-)
+// opusRate is the only rate we run Opus at: 48 kHz mono, 20 ms frames.
+const opusRate = 48000
+
+// OpusOptions tune an Opus encoder. Start from DefaultOpusOptions and
+// change what you need: every field is used as given.
+type OpusOptions struct {
+	// Complexity trades CPU for quality, 0 (cheapest) to 10 (libopus's
+	// default). For VoIP speech the steps above 5 buy little: libopus
+	// documents 5 as near-identical for speech, at about half the CPU.
+	Complexity int
+	// Bitrate is the target in bit/s (6000 to 510000).
+	Bitrate int
+	// FEC enables in-band forward error correction: each packet carries a
+	// low-rate copy of the previous frame, which a receiver uses when
+	// that frame's packet is lost (Decoder.Conceal with next).
+	FEC bool
+	// LossPercent is the expected packet loss, 0 to 100: how much of the
+	// bitrate the encoder spends on the FEC copy.
+	LossPercent int
+}
+
+// DefaultOpusOptions returns the settings of docs/DECISIONS.md, which the
+// Opus Codec's encoder uses: complexity 10, 32 kbit/s (wideband speech
+// with room for the FEC copy), in-band FEC for 10% expected loss. DTX is
+// always off: rooms and jitter buffers expect a packet every 20 ms.
+func DefaultOpusOptions() OpusOptions {
+	return OpusOptions{Complexity: 10, Bitrate: 32000, FEC: true, LossPercent: 10}
+}
+
+// Validate reports options libopus would refuse.
+func (o OpusOptions) Validate() error {
+	switch {
+	case o.Complexity < 0 || o.Complexity > 10:
+		return fmt.Errorf("opus complexity %d not in 0..10: %w", o.Complexity, ErrBadOption)
+	case o.Bitrate < 6000 || o.Bitrate > 510000:
+		return fmt.Errorf("opus bitrate %d not in 6000..510000: %w", o.Bitrate, ErrBadOption)
+	case o.LossPercent < 0 || o.LossPercent > 100:
+		return fmt.Errorf("opus loss percentage %d not in 0..100: %w", o.LossPercent, ErrBadOption)
+	}
+	return nil
+}
 
 type opusEncoder struct{ enc *opus.Encoder }
 
-func newOpusEncoder() (*opusEncoder, error) {
+// NewOpusEncoder returns an Opus encoder (48 kHz mono, 20 ms, VoIP
+// application) with opts. The Opus Codec's NewEncoder is
+// NewOpusEncoder(DefaultOpusOptions()).
+func NewOpusEncoder(opts OpusOptions) (Encoder, error) {
+	return newOpusEncoder(opts)
+}
+
+func newOpusEncoder(opts OpusOptions) (*opusEncoder, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
 	enc, err := opus.NewEncoder(opusRate, 1, opus.AppVoIP)
 	if err != nil {
 		return nil, fmt.Errorf("opus encoder: %w", err)
@@ -26,9 +69,10 @@ func newOpusEncoder() (*opusEncoder, error) {
 		what string
 		err  error
 	}{
-		{"bitrate", enc.SetBitrate(opusBitrate)},
-		{"in-band FEC", enc.SetInBandFEC(true)},
-		{"loss percentage", enc.SetPacketLossPerc(opusLossPerc)},
+		{"complexity", enc.SetComplexity(opts.Complexity)},
+		{"bitrate", enc.SetBitrate(opts.Bitrate)},
+		{"in-band FEC", enc.SetInBandFEC(opts.FEC)},
+		{"loss percentage", enc.SetPacketLossPerc(opts.LossPercent)},
 		{"DTX", enc.SetDTX(false)},
 	} {
 		if set.err != nil {

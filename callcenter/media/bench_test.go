@@ -285,6 +285,24 @@ func BenchmarkTwoPartyTick(b *testing.B) {
 	}
 }
 
+// BenchmarkOpusTickComplexity: an Opus↔PCMU tick at the room's Opus
+// complexity against the neighbours it was chosen from.
+func BenchmarkOpusTickComplexity(b *testing.B) {
+	for _, c := range []int{3, 5, 10} {
+		b.Run(fmt.Sprint("c", c), func(b *testing.B) {
+			o := DefaultOpusOptions()
+			o.Complexity = c
+			r := NewRoom("bench", WithClock(newManualClock()), WithOpusOptions(o))
+			defer r.Close()
+			legs := []*benchLeg{
+				newBenchLeg(b, r, "agent", "opus", 111, 1500),
+				newBenchLeg(b, r, "customer", "PCMU", 0, 1000),
+			}
+			tickBench(b, legs, r)
+		})
+	}
+}
+
 func BenchmarkMixN(b *testing.B) {
 	for _, n := range []int{2, 3, 5, 10} {
 		b.Run(fmt.Sprintf("PCMU-%d", n), func(b *testing.B) {

@@ -173,7 +173,14 @@ func newParticipant(r *Room, cfg ParticipantConfig) (*Participant, error) {
 	if p.dec, err = cfg.Codec.NewDecoder(); err != nil {
 		return nil, fmt.Errorf("%s decoder: %w", cfg.Codec.Name(), err)
 	}
-	if p.enc, err = cfg.Codec.NewEncoder(); err != nil {
+	if cfg.Codec == audio.Codec(audio.Opus) {
+		// Our own Opus: the room picks its encoder's CPU budget. Any
+		// other Codec value brings its own encoder.
+		p.enc, err = audio.NewOpusEncoder(r.opus)
+	} else {
+		p.enc, err = cfg.Codec.NewEncoder()
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s encoder: %w", cfg.Codec.Name(), err)
 	}
 	p.codec = cfg.Codec

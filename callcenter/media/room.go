@@ -51,6 +51,22 @@ func WithTick(d time.Duration) Option {
 // WithClock sets the time source of the tick loop (tests).
 func WithClock(c Clock) Option { return func(r *Room) { r.clock = c } }
 
+// DefaultOpusOptions are the encoder settings of a room's Opus legs:
+// audio.DefaultOpusOptions at complexity 5. Opus encoding dominates a
+// room's tick; complexity 5 costs about half of 10's CPU (a two-party
+// Opus↔PCMU tick: 300 µs → 155 µs) and libopus documents it as
+// near-identical for VoIP speech (figures in audio's TestOpusComplexity
+// and BenchmarkOpusEncodeComplexity).
+func DefaultOpusOptions() audio.OpusOptions {
+	o := audio.DefaultOpusOptions()
+	o.Complexity = 5
+	return o
+}
+
+// WithOpusOptions sets the encoder options of the room's Opus legs
+// (default DefaultOpusOptions). Invalid options make Join fail.
+func WithOpusOptions(o audio.OpusOptions) Option { return func(r *Room) { r.opus = o } }
+
 // Room is one call's media: participants, each with a hear set and a
 // speaks flag, mixed every tick. See DESIGN.md, "Server media: one idea,
 // the room". All methods are safe for concurrent use.
@@ -59,6 +75,7 @@ type Room struct {
 	log    *slog.Logger
 	period time.Duration
 	clock  Clock
+	opus   audio.OpusOptions // encoder options of Opus legs
 
 	onDTMF atomic.Pointer[func(*Participant, rune)]
 	// dispatching is set while the loop runs OnDTMF callbacks.
@@ -92,6 +109,7 @@ func NewRoom(id string, opts ...Option) *Room {
 		log:      slog.New(slog.DiscardHandler),
 		period:   audio.FrameDuration,
 		clock:    realClock{},
+		opus:     DefaultOpusOptions(),
 		rate:     narrowRate,
 		frame:    audio.SamplesPerFrame(narrowRate),
 		total:    make([]int32, maxFrame),

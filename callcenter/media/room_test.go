@@ -740,3 +740,22 @@ func TestJoinWithEndingContext(t *testing.T) {
 		}
 	}
 }
+
+// TestRoomOpusOptions: the room encodes its Opus legs with its own
+// options (complexity 5 by default), not the codec's defaults; options
+// libopus would refuse fail the join instead of a silent leg.
+func TestRoomOpusOptions(t *testing.T) {
+	if c := DefaultOpusOptions().Complexity; c != 5 {
+		t.Errorf("rooms encode Opus at complexity %d, want 5", c)
+	}
+	bad := DefaultOpusOptions()
+	bad.Complexity = 11
+	r := NewRoom("opus-options", WithOpusOptions(bad))
+	defer r.Close()
+	ph := newPhone(t, "agent", codec(t, "opus"), 111)
+	if _, err := r.Join(context.Background(), ph.config(true, HearAll)); !errors.Is(err, audio.ErrBadOption) {
+		t.Fatalf("Join of an Opus leg with complexity 11: err = %v, want audio.ErrBadOption", err)
+	}
+	g711 := newPhone(t, "customer", codec(t, "PCMU"), 0)
+	join(t, r, g711.config(true, HearAll)) // only Opus legs use them
+}
