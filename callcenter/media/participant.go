@@ -54,10 +54,13 @@ type Stats struct {
 	// one the leg locked onto (see SourceConn). Conns that cannot tell
 	// the sender never lock, and this stays 0.
 	DroppedWrongSource uint64
-	DroppedOther       uint64 // unknown payload type, comfort noise, undecodable
-	DTMFIn             uint64 // digits received
-	DTMFOut            uint64 // digits sent
-	WriteErrors        uint64
+	DroppedOther       uint64 // unknown payload type, undecodable
+	// ComfortNoise counts RFC 3389 packets: the far end went quiet. Its
+	// silence is played as silence, neither lost nor concealed.
+	ComfortNoise uint64
+	DTMFIn       uint64 // digits received
+	DTMFOut      uint64 // digits sent
+	WriteErrors  uint64
 }
 
 // Participant is one member of a room.
@@ -119,8 +122,12 @@ type Participant struct {
 type counters struct {
 	packetsIn, packetsOut, concealed           atomic.Uint64
 	droppedOther, dtmfIn, dtmfOut, writeErrors atomic.Uint64
-	wrongSource                                atomic.Uint64
+	wrongSource, comfortNoise                  atomic.Uint64
 }
+
+// comfortNoisePT is the static RTP payload type of RFC 3389 comfort
+// noise at 8 kHz (RFC 3551).
+const comfortNoisePT = 13
 
 // opusMaxFrame is the largest frame an Opus packet can carry (120 ms at
 // 48 kHz); decoding into anything smaller fails on such packets.
@@ -303,6 +310,7 @@ func (p *Participant) Stats() Stats {
 		Concealed:          c.concealed.Load(),
 		DroppedOther:       c.droppedOther.Load(),
 		DroppedWrongSource: c.wrongSource.Load(),
+		ComfortNoise:       c.comfortNoise.Load(),
 		DTMFIn:             c.dtmfIn.Load(),
 		DTMFOut:            c.dtmfOut.Load(),
 		WriteErrors:        c.writeErrors.Load(),
@@ -503,6 +511,15 @@ func (p *Participant) receive(pkt *rtp.Packet) {
 	switch {
 	case p.dtmfPT != 0 && pkt.PayloadType == p.dtmfPT:
 		p.receiveDTMF(pkt)
+	case pkt.PayloadType == comfortNoisePT && p.pt != comfortNoisePT:
+		// The far end stopped talking (RFC 3389): end the talkspurt in
+		// the jitter buffer so its silence is not taken for loss and
+		// concealed. The noise level itself is not rendered: the room
+		// mixes silence, and the listeners' phones add their own.
+		p.stats.comfortNoise.Add(1)
+		if p.haveSSRC && pkt.SSRC == p.inSSRC {
+			p.jb.PushSilence(pkt.SequenceNumber, pkt.Timestamp, p.room.clock.Now())
+		}
 	case pkt.PayloadType == p.pt:
 		if !p.haveSSRC || pkt.SSRC != p.inSSRC {
 			// A new stream (the far end restarted it, or a re-INVITE

@@ -68,6 +68,11 @@ type phone struct {
 	// and whether to delay it by a frame: it then goes out on the next
 	// tick, right after the packet that follows it.
 	mangle func(i int) (drop, delay bool)
+	// quiet, when set, says which ticks the phone's user is silent: it
+	// sends no audio then (silence suppression), and with sendCN one
+	// RFC 3389 comfort-noise packet at the start of each silence.
+	quiet  func(i int) bool
+	sendCN bool
 }
 
 func newPhone(t testing.TB, name string, codec audio.Codec, pt uint8) *phone {
@@ -142,6 +147,7 @@ func (ph *phone) send(ctx context.Context) {
 		}
 		pkt.SequenceNumber++
 		pkt.Timestamp += step
+		pkt.Marker = false
 		return raw
 	}
 	var held []byte // a packet delayed to the next tick
@@ -154,8 +160,23 @@ func (ph *phone) send(ctx context.Context) {
 		case <-tick.C:
 		}
 		ph.mu.Lock()
-		src, mangle := ph.src, ph.mangle
+		src, mangle, quiet, sendCN := ph.src, ph.mangle, ph.quiet, ph.sendCN
 		ph.mu.Unlock()
+		if quiet != nil && quiet(i) {
+			if sendCN && (i == 0 || !quiet(i-1)) {
+				cn := rtp.Packet{Header: pkt.Header, Payload: []byte{0x40}} // -64 dBov
+				cn.PayloadType = 13
+				if raw, err := cn.Marshal(); err == nil {
+					ph.sock.WriteToUDP(raw, ph.room)
+				}
+				pkt.SequenceNumber++
+			}
+			pkt.Timestamp += step
+			continue
+		}
+		if quiet != nil && i > 0 && quiet(i-1) {
+			pkt.Marker = true // a talkspurt begins
+		}
 		if src == nil {
 			pkt.SequenceNumber++
 			pkt.Timestamp += step

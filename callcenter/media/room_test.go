@@ -759,3 +759,67 @@ func TestRoomOpusOptions(t *testing.T) {
 	g711 := newPhone(t, "customer", codec(t, "PCMU"), 0)
 	join(t, r, g711.config(true, HearAll)) // only Opus legs use them
 }
+
+// TestComfortNoise: a far end that suppresses its silence and sends
+// RFC 3389 comfort noise (PT 13) when it goes quiet is neither counted as
+// loss nor concealed: the listener hears the tone while it talks and
+// clean silence in between, not concealment noise.
+func TestComfortNoise(t *testing.T) {
+	tests := []struct {
+		name          string
+		codec         string
+		pt            uint8
+		sendCN        bool
+		wantConcealed bool
+	}{
+		{"PCMU with CN", "PCMU", 0, true, false},
+		{"opus with CN", "opus", 111, true, false},
+		// Without CN the room cannot tell silence from loss: it conceals
+		// for up to its maximum delay at the end of every talkspurt.
+		{"PCMU silence suppression without CN", "PCMU", 0, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := NewRoom("cn")
+			cust := newPhone(t, "customer", codec(t, tt.codec), tt.pt)
+			agent := newPhone(t, "agent", codec(t, "PCMU"), 0)
+			cust.setSource(audio.NewTone(1000, 0.3, cust.codec.SampleRate()))
+			// Talk 200 ms, quiet 200 ms, from the second talkspurt on.
+			cust.quiet = func(i int) bool { return i%20 >= 10 }
+			cust.sendCN = tt.sendCN
+			cp := join(t, r, cust.config(true, HearAll))
+			join(t, r, agent.config(false, HearAll))
+			start(t, r, cust, agent)
+			time.Sleep(1200 * time.Millisecond)
+			st := cp.Stats()
+			if tt.sendCN && st.ComfortNoise < 3 {
+				t.Errorf("stats %+v: comfort noise not seen", st)
+			}
+			if st.Lost != 0 || st.Late != 0 {
+				t.Errorf("stats %+v: silence counted as loss", st)
+			}
+			if concealed := st.Concealed > 0; concealed != tt.wantConcealed {
+				t.Errorf("stats %+v: concealed %v, want %v", st, concealed, tt.wantConcealed)
+			}
+			// What the agent heard: tone in the talkspurts, and between
+			// them frames of near silence, none of concealment's fading
+			// copies of the tone.
+			got := listen(agent, 800*time.Millisecond)
+			loud, quiet := 0, 0
+			for i := 0; i+160 <= len(got); i += 160 {
+				if audio.DBFS(got[i:i+160]) > -30 {
+					loud++
+				} else {
+					quiet++
+				}
+			}
+			if loud < 10 {
+				t.Errorf("agent heard %d loud frames of 40: the talkspurts did not come through", loud)
+			}
+			if !tt.wantConcealed && quiet < 15 {
+				t.Errorf("agent heard %d quiet frames of 40: the silences were filled", quiet)
+			}
+		})
+	}
+}
