@@ -397,6 +397,19 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	stop()
 	if err != nil {
 		switch {
+		case errors.Is(err, errUnsafeSDP):
+			// The callee's 2xx is ACKed even though its answer is refused,
+			// then the session ended with BYE (RFC 3261 §13.2.2.4), so the
+			// callee neither retransmits nor keeps a half-open call.
+			e.log.Warn("sip: callee answered with unparsable SDP", "call", c.id, "callee", t.uri.String())
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 2*time.Second)
+			if err := out.DialogClientSession.Ack(hctx); err == nil {
+				if err := out.DialogClientSession.Bye(hctx); err != nil {
+					e.log.Debug("sip: bye callee", "call", c.id, "error", err)
+				}
+			}
+			cancel()
+			e.refuse(c, 502, callcenter.ResultFailed, callcenter.PartyCallee)
 		case callerGone.Load():
 			// sipgo answered the CANCEL with 200 and the INVITE with 487.
 			e.finish(c, callcenter.ResultCancelled, callcenter.PartyCaller)
