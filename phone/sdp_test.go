@@ -253,6 +253,8 @@ func TestInviteWithUnparsableSDPGets400(t *testing.T) {
 	if err := c.Hangup(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	// Let the callee finish the BYE before the caller's socket closes.
+	nextCall(t, p, Ended)
 }
 
 // An ACK carrying SDP diago would crash on completes the dialog without it,
