@@ -19,6 +19,7 @@ type phoneBarView struct {
 	agent, status, callInfo, digits, message *widget.Label
 	audioNotice                              *widget.Label
 	audioRow                                 *fyne.Container // icon and notice
+	header                                   fyne.CanvasObject
 	indicator                                *canvas.Circle
 	number                                   *widget.Entry
 	keys                                     map[string]*widget.Button
@@ -56,7 +57,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	// The name and status sit tight together; the menu button keeps its
 	// own height at the top right instead of stretching down the header.
 	nameStatus := container.New(layout.NewCustomPaddedVBoxLayout(0), v.agent, v.status)
-	header := container.NewBorder(nil, nil,
+	v.header = container.NewBorder(nil, nil,
 		container.NewCenter(dot), container.NewVBox(v.menu),
 		nameStatus)
 
@@ -141,7 +142,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	v.message.Importance = widget.WarningImportance
 
 	box := container.NewVBox(
-		header,
+		v.header,
 		widget.NewSeparator(),
 		v.audioRow,
 		numberRow,
@@ -160,14 +161,18 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	return v
 }
 
-// incomingPop is the modal screen pop shown while a call is offered.
+// incomingPop is the modal screen pop shown while a call is offered. It
+// covers the whole bar below the header: the agent sees who is calling
+// and the two buttons that matter, not the bar's own Answer and Hang up
+// peeking out around a small box.
 type incomingPop struct {
 	caller, center *widget.Label
 	answer, reject *widget.Button
 	popup          *widget.PopUp
 }
 
-func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas) *incomingPop {
+// newIncomingPop makes the pop; it leaves above (the bar's header) in view.
+func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas, above fyne.CanvasObject) *incomingPop {
 	p := &incomingPop{}
 	title := widget.NewLabelWithStyle(lang.L("Incoming call"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	p.caller = widget.NewLabelWithData(m.CallerNumber)
@@ -187,14 +192,28 @@ func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas) *incomingPop {
 	p.reject = widget.NewButtonWithIcon(lang.L("Reject"), icon("hangup"), m.Reject)
 	p.reject.Importance = widget.DangerImportance
 	content := container.NewVBox(
+		layout.NewSpacer(), // centre vertically in a pop taller than its content
 		container.NewCenter(widget.NewIcon(icon("phone"))),
 		title, p.caller, p.center,
 		container.NewGridWithColumns(2, p.answer, p.reject),
+		layout.NewSpacer(),
 	)
-	showWhenSet(p.center, m.CenterNumber, content)
 	p.popup = widget.NewModalPopUp(container.NewPadded(content), c)
+	showWhenSet(p.center, m.CenterNumber, content)
+	// The center number may arrive after the pop is up (from the server's
+	// event stream): lay the pop out again so its background grows with it.
+	onString(m.CenterNumber, func(string) { p.popup.Refresh() })
 	onBool(m.Incoming, func(on bool) {
 		if on {
+			pad := theme.Padding()
+			top := pad
+			if above != nil {
+				top = fyne.CurrentApp().Driver().AbsolutePositionForObject(above).Y + above.Size().Height + pad
+			}
+			// Modal pops are centred: as much space below as above the
+			// header. Fyne raises a size below the content's minimum.
+			size := c.Size()
+			p.popup.Resize(fyne.NewSize(size.Width-2*pad, size.Height-2*top))
 			p.popup.Show()
 		} else {
 			p.popup.Hide()

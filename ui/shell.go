@@ -206,7 +206,7 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	s.session = ss
 	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), sess.Login.Agent.WorkNumber))
 	s.win.SetContent(ss.view.content)
-	ss.pop = newIncomingPop(ss.bar, s.win.Canvas())
+	ss.pop = newIncomingPop(ss.bar, s.win.Canvas(), ss.view.header)
 	// Tall enough for a call in progress (call info, DTMF and a message
 	// line appear then), so the window does not jump when a call starts.
 	s.win.Resize(fyne.NewSize(380, ss.view.content.MinSize().Height+3*theme.TextSize()*2))

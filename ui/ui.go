@@ -68,6 +68,13 @@ func enableWhen(w fyne.Disableable, b binding.Bool) {
 // showing or hiding a child does not lay out its container again, so it is
 // refreshed here, or o would appear at the origin on top of its siblings.
 func showWhenSet(o fyne.CanvasObject, s binding.String, parent *fyne.Container) {
+	// Apply the current value now, not only from the listener's first
+	// (asynchronous) call: the shell sizes the window from the content's
+	// MinSize right after building it, and rows that are about to hide
+	// would make it too tall.
+	if v, _ := s.Get(); v == "" {
+		o.Hide()
+	}
 	onString(s, func(v string) {
 		if (v != "") == o.Visible() {
 			return

@@ -40,7 +40,7 @@ func newBarFixture(t *testing.T) *barFixture {
 	f.w = test.NewTempWindow(t, nil)
 	f.v = newPhoneBarView(f.m, f.menu, f.w.Canvas)
 	f.w.SetContent(f.v.content)
-	f.pop = newIncomingPop(f.m, f.w.Canvas())
+	f.pop = newIncomingPop(f.m, f.w.Canvas(), f.v.header)
 	f.w.Resize(fyne.NewSize(380, 600))
 	return f
 }
