@@ -25,3 +25,7 @@ var ErrStalled = errors.New("audio: device stalled")
 
 // ErrBadOption is returned for an encoder option out of its range.
 var ErrBadOption = errors.New("audio: option out of range")
+
+// ErrBadPacket is returned for an RTP payload that its codec's framing
+// rules reject (a malformed Opus packet).
+var ErrBadPacket = errors.New("audio: malformed payload")
