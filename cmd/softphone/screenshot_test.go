@@ -149,7 +149,7 @@ func TestScreenshots(t *testing.T) {
 			t.Errorf("customer hang up: %v", err)
 		}
 		app.stop(t)
-		shot.save(t, "softphone-noaudio.png")
+		_ = shot // checked above; not one of the docs' pictures
 	})
 	t.Logf("screenshot test took %v", time.Since(start).Round(time.Millisecond))
 }
