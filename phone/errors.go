@@ -77,8 +77,6 @@ func StatusCode(err error) int {
 // reasonPhrase is the reason phrase we send with our own final responses.
 func reasonPhrase(code int) string {
 	switch code {
-	case 400:
-		return "Bad Request"
 	case 480:
 		return "Temporarily Unavailable"
 	case 486:
