@@ -30,9 +30,26 @@ func jitterOptions(c audio.Codec) audio.JitterOptions {
 func (p *Participant) decodeNext() (n int, ok bool) {
 	f, st := p.jb.Pop()
 	var err error
-	switch st {
-	case audio.StatusPacket:
+	carry := p.carry
+	p.carry = 0
+	switch {
+	case st == audio.StatusPacket && len(f.Payload) == 0:
+		// A continuation of the long frame decoded before (see
+		// audio.Reframed). Without it (lost) there is nothing to play.
+		if carry == 0 {
+			n, err = p.dec.Conceal(nil, p.nat)
+			p.stats.concealed.Add(1)
+			break
+		}
+		n = min(carry, p.natFrame)
+		copy(p.nat, p.nat[p.carryAt:p.carryAt+n])
+		p.carry, p.carryAt = carry-n, p.carryAt+n
+		return n, true
+	case st == audio.StatusPacket:
 		n, err = p.dec.Decode(f.Payload, p.nat)
+		if err == nil && n > p.natFrame {
+			p.carry, p.carryAt = n-p.natFrame, p.natFrame
+		}
 		if err != nil {
 			p.stats.droppedOther.Add(1)
 			// Conceal rather than leave a hole: a corrupt packet is a
@@ -40,7 +57,7 @@ func (p *Participant) decodeNext() (n int, ok bool) {
 			n, err = p.dec.Conceal(nil, p.nat)
 			p.stats.concealed.Add(1)
 		}
-	case audio.StatusLost:
+	case st == audio.StatusLost:
 		n, err = p.dec.Conceal(f.Next, p.nat)
 		p.stats.concealed.Add(1)
 	default:
@@ -53,4 +70,7 @@ func (p *Participant) decodeNext() (n int, ok bool) {
 }
 
 // discard pops this tick's packet without decoding: a muted leg.
-func (p *Participant) discard() { p.jb.Pop() }
+func (p *Participant) discard() {
+	p.jb.Pop()
+	p.carry = 0
+}

@@ -105,6 +105,10 @@ type Participant struct {
 
 	// jb is safe for the reader's Push and the tick's Pop at once.
 	jb *audio.JitterBuffer
+	// carry is how much of p.nat, from carryAt, is decoded audio still to
+	// play: a 40 or 60 ms Opus frame decodes whole and plays over several
+	// ticks. Tick state.
+	carry, carryAt int
 
 	// Reader state.
 	stopping atomic.Bool
@@ -112,6 +116,7 @@ type Participant struct {
 	intr     interrupter
 	dtmfIn   dtmfReceiver    // reader goroutine only
 	inSSRC   uint32          // reader goroutine only: SSRC of the audio stream
+	reframe  *audio.Reframer // reader goroutine only: any ptime to 20 ms
 	haveSSRC bool            // reader goroutine only
 	fromAddr func() net.Addr // sender of the last read; nil when the conn cannot tell
 	srcLock  sourceLock      // reader goroutine only
@@ -204,6 +209,9 @@ func newParticipant(r *Room, cfg ParticipantConfig) (*Participant, error) {
 	p.nat = make([]int16, max(opusMaxFrame, p.natFrame))
 	p.payload = make([]byte, 1500)
 	p.jb = audio.NewJitterBuffer(jitterOptions(cfg.Codec))
+	if p.reframe, err = audio.NewReframer(cfg.Codec); err != nil {
+		return nil, fmt.Errorf("leg %s: %w", cfg.Name, err)
+	}
 	p.digits = make(chan rune, 16)
 	p.intr = interrupterFor(cfg.Conn)
 	p.fromAddr = sourceFunc(cfg.Conn)
@@ -527,11 +535,21 @@ func (p *Participant) receive(pkt *rtp.Packet) {
 			// with the old ones.
 			if p.haveSSRC {
 				p.jb.Reset()
+				p.reframe.Reset()
 			}
 			p.inSSRC, p.haveSSRC = pkt.SSRC, true
 		}
+		// Peers may send 10 to 60 ms per packet; the jitter buffer and
+		// the tick work in 20 ms frames.
+		frames, err := p.reframe.Push(pkt.Timestamp, pkt.Payload)
+		if err != nil {
+			p.stats.droppedOther.Add(1)
+			return
+		}
 		now := p.room.clock.Now()
-		p.jb.Push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, now)
+		for _, f := range frames {
+			p.jb.Push(pkt.SequenceNumber, f.Timestamp, f.Payload, now)
+		}
 		p.stats.packetsIn.Add(1)
 	default:
 		p.stats.droppedOther.Add(1)

@@ -73,6 +73,8 @@ type phone struct {
 	// RFC 3389 comfort-noise packet at the start of each silence.
 	quiet  func(i int) bool
 	sendCN bool
+	// ptime is the audio per packet it sends (default 20 ms).
+	ptime time.Duration
 }
 
 func newPhone(t testing.TB, name string, codec audio.Codec, pt uint8) *phone {
@@ -127,10 +129,14 @@ func (ph *phone) send(ctx context.Context) {
 		ph.t.Error(err)
 		return
 	}
-	pcm := make([]int16, ph.codec.FrameSamples())
+	ptime := audio.FrameDuration
+	if ph.ptime > 0 {
+		ptime = ph.ptime
+	}
+	pcm := make([]int16, ph.codec.SampleRate()*int(ptime/time.Microsecond)/1e6)
 	payload := make([]byte, 1500)
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: ph.pt, SSRC: 0x1234, SequenceNumber: 100, Timestamp: 1000}}
-	step := uint32(ph.codec.ClockRate() / 50)
+	step := uint32(ph.codec.ClockRate() * int(ptime/time.Microsecond) / 1e6)
 	// next encodes the next frame of src into a datagram.
 	next := func(src audio.Source) []byte {
 		src.Read(pcm)
@@ -151,7 +157,7 @@ func (ph *phone) send(ctx context.Context) {
 		return raw
 	}
 	var held []byte // a packet delayed to the next tick
-	tick := time.NewTicker(audio.FrameDuration)
+	tick := time.NewTicker(ptime)
 	defer tick.Stop()
 	for i := 0; ; i++ {
 		select {

@@ -823,3 +823,53 @@ func TestComfortNoise(t *testing.T) {
 		})
 	}
 }
+
+// TestPacketTimes: legs that send 10 to 60 ms per packet are cut into the
+// room's 20 ms frames; the listener hears the tone whole, without losses.
+func TestPacketTimes(t *testing.T) {
+	tests := []struct {
+		codec string
+		pt    uint8
+		ptime time.Duration
+	}{
+		{"PCMU", 0, 10 * time.Millisecond},
+		{"PCMU", 0, 30 * time.Millisecond},
+		{"PCMU", 0, 40 * time.Millisecond},
+		{"PCMU", 0, 60 * time.Millisecond},
+		{"opus", 111, 10 * time.Millisecond},
+		{"opus", 111, 40 * time.Millisecond},
+		{"opus", 111, 60 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.codec, " ", tt.ptime), func(t *testing.T) {
+			t.Parallel()
+			r := NewRoom("ptime")
+			cust := newPhone(t, "customer", codec(t, tt.codec), tt.pt)
+			cust.ptime = tt.ptime
+			agent := newPhone(t, "agent", codec(t, "PCMU"), 0)
+			cust.setSource(audio.NewTone(1000, 0.3, cust.codec.SampleRate()))
+			cp := join(t, r, cust.config(true, HearAll))
+			join(t, r, agent.config(false, HearAll))
+			start(t, r, cust, agent)
+			time.Sleep(settle + tt.ptime)
+			before := cp.Stats()
+			got := listen(agent, 600*time.Millisecond)
+			// A whole tone: no gaps (a 20 ms frame of 60 played as 20
+			// would leave two thirds silent) and no concealment.
+			expectTones(t, "agent", got, 8000, 0.9, []float64{1000}, nil)
+			quiet := 0
+			for i := 0; i+160 <= len(got); i += 160 {
+				if audio.DBFS(got[i:i+160]) < -20 {
+					quiet++
+				}
+			}
+			st := cp.Stats()
+			if quiet > 1 || st.DroppedOther != 0 {
+				t.Errorf("%d quiet frames of %d; stats %+v", quiet, len(got)/160, st)
+			}
+			if lost := st.Lost + st.Late - before.Lost - before.Late; lost > 1 {
+				t.Errorf("%d frames lost or late once settled; stats %+v", lost, st)
+			}
+		})
+	}
+}
