@@ -33,6 +33,9 @@ type config struct {
 	Demo      bool
 	Heartbeat time.Duration
 	RingTime  time.Duration
+	// MD5OnlyUA lists User-Agent prefixes challenged with MD5 alone: phones
+	// (baresip 1.0) that give up on any SHA-256 challenge, whatever its order.
+	MD5OnlyUA []string
 	Log       *slog.Logger
 }
 
@@ -113,6 +116,9 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	}
 	if cfg.TrunkAddr != "" {
 		opts = append(opts, sipedge.WithTrunk(cfg.TrunkAddr))
+	}
+	if len(cfg.MD5OnlyUA) > 0 {
+		opts = append(opts, sipedge.WithMD5OnlyFor(cfg.MD5OnlyUA...))
 	}
 	if cfg.RingTime > 0 {
 		opts = append(opts, sipedge.WithRingTimeout(cfg.RingTime))
@@ -203,6 +209,7 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.TrunkAddr, "trunk", "", "carrier SIP trunk address host:port (e.g. pstnsim)")
 	fs.StringVar(&cfg.Realm, "realm", defaultRealm, "SIP digest realm")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create the demo agents and number if missing")
+	md5UA := fs.String("sip-md5-only-ua", "baresip", "comma-separated User-Agent prefixes challenged with MD5 only (phones that fail on SHA-256)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
@@ -210,6 +217,11 @@ func serveCmd(ctx context.Context, args []string, stderr io.Writer) error {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(strings.ToUpper(*level))); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
+	}
+	for _, p := range strings.Split(*md5UA, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.MD5OnlyUA = append(cfg.MD5OnlyUA, p)
+		}
 	}
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 	in, err := start(ctx, cfg)
