@@ -3,6 +3,8 @@ package main
 import (
 	"net"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func TestLocalAddrFor(t *testing.T) {
@@ -20,4 +22,12 @@ func TestLocalAddrFor(t *testing.T) {
 	if err != nil || port != "0" || net.ParseIP(host) == nil {
 		t.Errorf("ipv6 loopback: %q %q %v", host, port, err)
 	}
+}
+
+// The screenshot test runs callcenterd's parts and the carrier in-process:
+// everything they start must be gone when it ends.
+// (Fyne's binding queue is started by a package init of the fyne/v2/app
+// this package links, and lives as long as the process.)
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"))
 }
