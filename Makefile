@@ -76,6 +76,11 @@ lint:
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed:" $$fmt; exit 1; fi
 
 # fyne package reads FyneApp.toml from the current directory (repo root).
+# screenshot: the real softphone under Xvfb against an in-process server;
+# the PNGs land in docs/ (the same test runs in make test, writing to a temp dir).
+screenshot:
+	SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run TestScreenshots -v ./cmd/softphone/
+
 package: build
 	$(GO) run fyne.io/fyne/v2/cmd/fyne@v2.7.1 package -os linux --exe $(BIN)/softphone
 	git checkout -- FyneApp.toml 2>/dev/null || true

@@ -60,8 +60,10 @@ type Number struct {
 	ID   int64
 	E164 string // digits as the carrier sends them, e.g. 4008001234 or 02161234567
 	Name string
-	// RouteAgent is the work number that calls to this number ring until the
-	// ACD (queues) routes them.
+	// Where calls to this number go, the first that is set: RouteIVR (a menu
+	// name), RouteGroup (a skill group's queue), RouteAgent (a work number).
+	RouteIVR   string
+	RouteGroup string
 	RouteAgent string
 	Disabled   bool
 }

@@ -97,10 +97,10 @@ type Event struct {
 
 // Event types.
 const (
-	EventSnapshot = "snapshot"  // Data: Snapshot
-	EventCall     = "call"      // Data: Call (any state change)
-	EventTakeover = "takeover"  // Data: Takeover; the session is no longer valid
-	EventRegister = "register"  // Data: Registration
+	EventSnapshot = "snapshot" // Data: Snapshot
+	EventCall     = "call"     // Data: Call (any state change)
+	EventTakeover = "takeover" // Data: Takeover; the session is no longer valid
+	EventRegister = "register" // Data: Registration
 )
 
 // Snapshot is the full state for one agent.
