@@ -54,17 +54,18 @@ type Me struct {
 
 // Call is a live or finished call as the client sees it.
 type Call struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`  // inbound, outbound, internal...
-	State      string    `json:"state"` // ringing, talking, ended
-	From       string    `json:"from"`
-	To         string    `json:"to"`
-	Number     string    `json:"number,omitempty"` // center number involved
-	StartedAt  time.Time `json:"started_at"`
-	AnsweredAt time.Time `json:"answered_at,omitzero"`
-	EndedAt    time.Time `json:"ended_at,omitzero"`
-	Result     string    `json:"result,omitempty"`
-	HangupBy   string    `json:"hangup_by,omitempty"`
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`  // inbound, outbound, internal...
+	State      string     `json:"state"` // ringing, talking, ended
+	From       string     `json:"from"`
+	To         string     `json:"to"`
+	Number     string     `json:"number,omitempty"` // center number involved
+	StartedAt  time.Time  `json:"started_at"`
+	AnsweredAt time.Time  `json:"answered_at,omitzero"`
+	EndedAt    time.Time  `json:"ended_at,omitzero"`
+	Result     string     `json:"result,omitempty"`
+	HangupBy   string     `json:"hangup_by,omitempty"`
+	Pop        *ScreenPop `json:"pop,omitempty"`
 }
 
 // CallRecord is one row of GET /v1/calls.
@@ -108,6 +109,11 @@ type Snapshot struct {
 	Agent      Agent  `json:"agent"`
 	Registered bool   `json:"registered"`
 	Calls      []Call `json:"calls"` // live calls of this agent
+	// Inbound call center state (issue 3); omitted by servers without it.
+	Status   *AgentStatus   `json:"status,omitempty"`
+	Figures  *Figures       `json:"figures,omitempty"`
+	Groups   []Group        `json:"groups,omitempty"`
+	Statuses []CustomStatus `json:"statuses,omitempty"`
 }
 
 // Takeover tells a client that another login replaced its session.
