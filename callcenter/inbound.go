@@ -236,3 +236,33 @@ type GroupFigures struct {
 	Busy        int           // members online but not available and not talking
 	Talking     int           // members on a call
 }
+
+// StatusChange is what an agent asks to change; nil fields stay as they are.
+type StatusChange struct {
+	Presence   *Presence
+	Custom     *string // with PresenceCustom: which custom status
+	Phone      *PhoneStatus
+	AutoAnswer *bool
+}
+
+// ScreenPop is what the agent's screen shows about the customer on a call.
+type ScreenPop struct {
+	CallID       string
+	Inbound      bool
+	Customer     string // the customer's number
+	Name         string // from the customer library, when known
+	Region       string // number region (号码归属地), e.g. 上海市
+	Carrier      string // e.g. 中国移动
+	CallsFrom    int    // earlier calls with this number
+	LastCallAt   time.Time
+	CenterNumber string // trunk number the call came through
+	Group        string
+	QueueWait    time.Duration
+	RingTimeout  time.Duration
+}
+
+// Notice is a message for one agent that is not a state change.
+type Notice struct {
+	Code    string // "missed_twice", "takeover", ...
+	Message string
+}
