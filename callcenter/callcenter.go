@@ -175,6 +175,12 @@ type CallRecord struct {
 	Result     Result
 	HangupBy   Party
 	Codec      string // codec on the agent leg
+	// Queue data of an inbound call: the skill group it queued in, how long
+	// the caller waited (IVR excluded) and whether the caller hung up in the
+	// queue or the IVR before any agent answered.
+	Group     string
+	QueueWait time.Duration
+	Abandoned bool
 }
 
 // Duration is the talk time: answer to end; zero when not answered or not ended.
