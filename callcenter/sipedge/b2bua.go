@@ -45,6 +45,9 @@ type call struct {
 	out        *diago.DialogClientSession
 	inIsTrunk  bool
 	outIsTrunk bool
+	// legsReported: AgentActivity was told this call's legs ring, so it
+	// is told when they end.
+	legsReported bool
 }
 
 func (c *call) record() callcenter.CallRecord {
@@ -135,6 +138,11 @@ func (e *Edge) handleInvite(in *diago.DialogServerSession) {
 	var code int
 	if e.fromTrunk(req) {
 		c.inIsTrunk = true
+		if e.inbound != nil {
+			cancel()
+			e.runInbound(c, req)
+			return
+		}
 		t, code = e.routeInbound(ctx, c, req)
 	} else {
 		user, ok := e.authorizeInvite(ctx, in)
@@ -309,6 +317,9 @@ func (e *Edge) finish(c *call, res callcenter.Result, by callcenter.Party) {
 	r.EndedAt = e.now()
 	r.Result = res
 	r.HangupBy = by
+	if c.legsReported {
+		e.activity(c, LegEnded)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 	defer cancel()
 	if err := e.rec.EndCallRecord(ctx, r); err != nil {
@@ -339,6 +350,8 @@ func (e *Edge) bridgeCall(c *call, t target) {
 		return
 	}
 	e.emit(c, callcenter.CallRinging, callcenter.ResultUnknown, callcenter.PartyNone)
+	c.legsReported = true
+	e.activity(c, LegRinging)
 
 	out, err := e.dg.NewDialog(t.uri, diago.NewDialogOptions{Transport: t.transport})
 	if err != nil {
@@ -452,6 +465,7 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	}
 	rcancel()
 	e.emit(c, callcenter.CallTalking, callcenter.ResultAnswered, callcenter.PartyNone)
+	e.activity(c, LegTalking)
 
 	// The room lives until this call ends below; closing it removes both
 	// legs. (Legs are not tied to a context: the call's own select is the

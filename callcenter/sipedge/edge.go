@@ -154,6 +154,8 @@ type Edge struct {
 	now         func() time.Time
 	onCall      func(callcenter.CallEvent)
 	onReg       func(string, bool, string)
+	onActivity  func(AgentActivity)
+	inbound     InboundHandler
 	minExpires  time.Duration
 	maxExpires  time.Duration
 	ringTimeout time.Duration
