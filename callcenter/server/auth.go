@@ -140,13 +140,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		SIPHA1SHA256: callcenter.DigestHA1("SHA-256", ag.WorkNumber, s.realm, sipSecret),
 		CreatedAt:    s.clock(),
 	}
-	old, err := s.startSession(ctx, sess)
-	if err != nil {
+	if err := s.startSession(ctx, sess); err != nil {
 		writeInternal(w, fmt.Errorf("login %s: %w", ag.WorkNumber, err))
 		return
-	}
-	if len(old) > 0 {
-		s.hub.takeover(tokenHashes(old), api.Takeover{Device: req.Device, Reason: "logged in on another device"}, s.clock())
 	}
 	writeJSON(w, http.StatusOK, api.LoginResponse{
 		Token: token,
@@ -162,20 +158,43 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// takeoverReason is what a replaced device is told.
+const takeoverReason = "logged in on another device"
+
 // startSession stores sess and revokes the agent's other sessions: one
-// device per agent, the newest login wins. Logins are serialised here so
-// that two at once cannot revoke each other and leave the agent with none.
-func (s *Server) startSession(ctx context.Context, sess callcenter.Session) ([]callcenter.Session, error) {
+// device per agent, the newest login wins, and the replaced devices are
+// told. Logins are serialised here so that two at once cannot revoke each
+// other and leave the agent with none, and so that the center sees the
+// logouts and logins of one agent in the order the sessions changed.
+func (s *Server) startSession(ctx context.Context, sess callcenter.Session) error {
 	s.loginMu.Lock()
 	defer s.loginMu.Unlock()
 	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return nil, fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("create session: %w", err)
 	}
 	old, err := s.store.RevokeSessions(ctx, sess.WorkNumber, sess.TokenHash)
 	if err != nil {
-		return nil, fmt.Errorf("revoke older sessions: %w", err)
+		return fmt.Errorf("revoke older sessions: %w", err)
 	}
-	return old, nil
+	if len(old) > 0 {
+		to := api.Takeover{Device: sess.Device, Reason: takeoverReason}
+		var notice *api.Notice
+		if s.center != nil {
+			notice = &api.Notice{Code: NoticeTakeover, Message: "Your session was taken over: " + takeoverReason + "."}
+		}
+		// Old streams end before the center speaks, so that they do not get
+		// the status of the new login.
+		s.hub.takeover(tokenHashes(old), notice, to, s.clock())
+	}
+	if s.center != nil {
+		if len(old) > 0 {
+			// The new device starts from a fresh login (phone busy), not
+			// from whatever the replaced device left.
+			s.center.Logout(sess.WorkNumber)
+		}
+		s.center.Login(sess.WorkNumber)
+	}
+	return nil
 }
 
 func tokenHashes(ss []callcenter.Session) []string {
@@ -191,12 +210,17 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, id identit
 	// revokes the others) that is exactly this session.
 	s.loginMu.Lock()
 	revoked, err := s.store.RevokeSessions(r.Context(), id.agent.WorkNumber, "")
+	if err == nil {
+		s.hub.logout(append(tokenHashes(revoked), id.session.TokenHash))
+		if s.center != nil {
+			s.center.Logout(id.agent.WorkNumber)
+		}
+	}
 	s.loginMu.Unlock()
 	if err != nil {
 		writeInternal(w, fmt.Errorf("logout %s: %w", id.agent.WorkNumber, err))
 		return
 	}
-	s.hub.logout(append(tokenHashes(revoked), id.session.TokenHash))
 	w.WriteHeader(http.StatusNoContent)
 }
 

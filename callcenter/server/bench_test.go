@@ -15,7 +15,7 @@ func BenchmarkPublishCall(b *testing.B) {
 			srv := New(nil)
 			id := identity{agent: callcenter.Agent{WorkNumber: "1001"}}
 			for range streams {
-				sub, _, _ := srv.hub.subscribe(id, false, 1024, t0)
+				sub, _, _ := srv.hub.subscribe(id, false, nil, 1024, t0)
 				go func() {
 					defer srv.hub.unsubscribe(sub)
 					for {

@@ -32,6 +32,20 @@ type hub struct {
 	agentCalls map[string]map[string]*liveCall     // work number → call id → call
 	registered map[string]bool                     // what SetRegistered said last
 	wg         sync.WaitGroup                      // one per open stream
+
+	// What the center pushed last per agent, for snapshots: a push that
+	// lands between reading the center and opening the stream is kept.
+	status  map[string]api.AgentStatus
+	figures map[string]api.Figures
+	groups  map[string][]api.Group
+	// pops are the screen pops of calls by call id, attached to the call's
+	// events; see attachPopLocked.
+	pops map[string]popEntry
+}
+
+type popEntry struct {
+	pop api.ScreenPop
+	at  time.Time
 }
 
 type liveCall struct {
@@ -52,19 +66,19 @@ type subscriber struct {
 	abort       context.Context
 	cancelAbort context.CancelFunc
 
-	once  sync.Once
-	quit  chan struct{}
-	final *api.Event // written last (a takeover), or nil
-	code  websocket.StatusCode
+	once   sync.Once
+	quit   chan struct{}
+	finals []api.Event // written last (a notice and a takeover), or none
+	code   websocket.StatusCode
 	why   string
 	drop  bool // drop the TCP connection without a close handshake
 }
 
-// stop ends the stream once; the first reason wins. final, code, why and
+// stop ends the stream once; the first reason wins. finals, code, why and
 // abort are published to the writer by closing quit.
-func (sub *subscriber) stop(final *api.Event, code websocket.StatusCode, why string, drop bool) {
+func (sub *subscriber) stop(finals []api.Event, code websocket.StatusCode, why string, drop bool) {
 	sub.once.Do(func() {
-		sub.final, sub.code, sub.why, sub.drop = final, code, why, drop
+		sub.finals, sub.code, sub.why, sub.drop = finals, code, why, drop
 		close(sub.quit)
 		if drop {
 			sub.cancelAbort()
@@ -78,14 +92,19 @@ func newHub() *hub {
 		calls:      make(map[string]*liveCall),
 		agentCalls: make(map[string]map[string]*liveCall),
 		registered: make(map[string]bool),
+		status:     make(map[string]api.AgentStatus),
+		figures:    make(map[string]api.Figures),
+		groups:     make(map[string][]api.Group),
+		pops:       make(map[string]popEntry),
 	}
 }
 
 // subscribe registers a stream for id and returns it with the snapshot to
 // send first. Both happen under one lock, so no event falls between them.
 // presence is the registrar's view, used when SetRegistered never spoke of
-// this agent. It reports false once the hub is closed.
-func (h *hub) subscribe(id identity, presence bool, buffer int, now time.Time) (*subscriber, api.Event, bool) {
+// this agent; view, when not nil, is the center's state read just before
+// (pushes since then override it). It reports false once the hub is closed.
+func (h *hub) subscribe(id identity, presence bool, view *centerView, buffer int, now time.Time) (*subscriber, api.Event, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -119,6 +138,11 @@ func (h *hub) subscribe(id identity, presence bool, buffer int, now time.Time) (
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	if view != nil {
+		h.overlayLocked(wn, view)
+		snap.Status, snap.Figures = &view.status, &view.figures
+		snap.Groups, snap.Statuses = view.groups, view.statuses
+	}
 	return sub, mustEvent(api.EventSnapshot, now, snap), true
 }
 
@@ -153,10 +177,15 @@ func (h *hub) pushLocked(wn string, ev api.Event) {
 	}
 }
 
-// takeover ends the streams of the revoked sessions, telling them why.
-func (h *hub) takeover(tokenHashes []string, t api.Takeover, now time.Time) {
-	ev := mustEvent(api.EventTakeover, now, t)
-	h.stopSessions(tokenHashes, &ev, websocket.StatusNormalClosure, "takeover")
+// takeover ends the streams of the revoked sessions, telling them why:
+// with a notice first when there is one.
+func (h *hub) takeover(tokenHashes []string, notice *api.Notice, t api.Takeover, now time.Time) {
+	var finals []api.Event
+	if notice != nil {
+		finals = append(finals, mustEvent(api.EventNotice, now, *notice))
+	}
+	finals = append(finals, mustEvent(api.EventTakeover, now, t))
+	h.stopSessions(tokenHashes, finals, websocket.StatusNormalClosure, "takeover")
 }
 
 // logout ends the streams of sessions that logged out.
@@ -164,13 +193,13 @@ func (h *hub) logout(tokenHashes []string) {
 	h.stopSessions(tokenHashes, nil, websocket.StatusNormalClosure, "logged out")
 }
 
-func (h *hub) stopSessions(tokenHashes []string, final *api.Event, code websocket.StatusCode, why string) {
+func (h *hub) stopSessions(tokenHashes []string, finals []api.Event, code websocket.StatusCode, why string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range h.subs {
 		for sub := range m {
 			if slices.Contains(tokenHashes, sub.tokenHash) {
-				sub.stop(final, code, why, false)
+				sub.stop(finals, code, why, false)
 				h.removeLocked(sub)
 			}
 		}
@@ -227,6 +256,9 @@ func (s *Server) PublishCall(ev callcenter.CallEvent) {
 	c.Type = ev.Type.String()
 	c.State = ev.State.String()
 	c.From, c.To, c.Number = ev.From, ev.To, ev.Number
+	if pe, ok := h.pops[ev.CallID]; ok {
+		c.Pop = &pe.pop
+	}
 	if ev.State >= callcenter.CallTalking && c.AnsweredAt.IsZero() {
 		c.AnsweredAt = at
 	}
@@ -250,6 +282,7 @@ func (s *Server) PublishCall(ev callcenter.CallEvent) {
 	lc.agents = slices.Compact(lc.agents) // each agent gets an event once
 	if ev.State == callcenter.CallEnded {
 		delete(h.calls, ev.CallID)
+		delete(h.pops, ev.CallID) // the ended event below still carries it
 	} else {
 		h.calls[ev.CallID] = lc
 		for _, wn := range lc.agents {
@@ -328,7 +361,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	presence := s.presenceOf(id.agent.WorkNumber)
-	sub, snap, ok := s.hub.subscribe(id, presence, s.eventBuffer, s.clock())
+	sub, snap, ok := s.hub.subscribe(id, presence, s.centerView(id.agent.WorkNumber), s.eventBuffer, s.clock())
 	if !ok {
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, "server shutting down")
 		return
@@ -393,7 +426,7 @@ func (s *Server) stream(c *websocket.Conn, sub *subscriber, snap api.Event) erro
 			if sub.drop {
 				return errors.New(sub.why)
 			}
-			if sub.final != nil {
+			if len(sub.finals) > 0 {
 				// What was queued before the takeover still goes out,
 				// in order, then the takeover itself.
 				for drained := false; !drained; {
@@ -406,8 +439,10 @@ func (s *Server) stream(c *websocket.Conn, sub *subscriber, snap api.Event) erro
 						drained = true
 					}
 				}
-				if err := write(*sub.final); err != nil {
-					return err
+				for _, ev := range sub.finals {
+					if err := write(ev); err != nil {
+						return err
+					}
 				}
 			}
 			return c.Close(sub.code, sub.why)

@@ -65,6 +65,10 @@ type Server struct {
 	eventBuffer  int
 	dummyHash    func() string
 	loginMu      sync.Mutex // see startSession
+	center       Center     // nil: no inbound call center
+
+	labelMu sync.Mutex
+	labels  map[string]string // group labels; see groupLabel
 
 	hub *hub
 	mux *http.ServeMux
@@ -112,6 +116,7 @@ func New(st Store, opts ...Option) *Server {
 		clock:        time.Now,
 		pingInterval: DefaultPingInterval,
 		eventBuffer:  DefaultEventBuffer,
+		labels:       make(map[string]string),
 	}
 	for _, o := range opts {
 		o(s)
@@ -159,6 +164,12 @@ func (s *Server) routes() *http.ServeMux {
 	handle(http.MethodGet, api.Version+"/me", s.authed(s.handleMe))
 	handle(http.MethodGet, api.Version+"/calls", s.authed(s.handleCalls))
 	handle(http.MethodGet, api.Version+"/events", s.handleEvents)
+	handle(http.MethodGet, api.Version+"/history", s.authed(s.handleHistory))
+	handle(http.MethodPut, api.Version+"/me/status", s.inbound(s.handleStatus))
+	handle(http.MethodPost, api.Version+"/me/acw/finish", s.inbound(s.handleACWFinish))
+	handle(http.MethodPost, api.Version+"/me/acw/extend", s.inbound(s.handleACWExtend))
+	handle(http.MethodGet, api.Version+"/me/groups", s.inbound(s.handleGroups))
+	handle(http.MethodGet, api.Version+"/statuses", s.inbound(s.handleStatuses))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
 	})
