@@ -70,8 +70,8 @@ type subscriber struct {
 	quit   chan struct{}
 	finals []api.Event // written last (a notice and a takeover), or none
 	code   websocket.StatusCode
-	why   string
-	drop  bool // drop the TCP connection without a close handshake
+	why    string
+	drop   bool // drop the TCP connection without a close handshake
 }
 
 // stop ends the stream once; the first reason wins. finals, code, why and

@@ -244,7 +244,6 @@ type GroupLabeler interface {
 	GroupLabel(group string) string
 }
 
-//
 // The center is asked only on the pull side (requests and snapshots), which
 // run outside the center's locks; what it said is remembered for pushes,
 // which may come from inside them.
