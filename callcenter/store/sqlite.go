@@ -362,15 +362,15 @@ func (s *SQLite) SetAgentPassword(ctx context.Context, workNumber, passwordHash,
 
 // ---- numbers
 
-const numberCols = `id, e164, name, route_agent, disabled`
+const numberCols = `id, e164, name, route_ivr, route_group, route_agent, disabled`
 
 func scanNumber(sc scanner) (callcenter.Number, error) {
 	var (
-		n     callcenter.Number
-		route sql.NullString
+		n                 callcenter.Number
+		ivr, group, agent sql.NullString
 	)
-	err := sc.Scan(&n.ID, &n.E164, &n.Name, &route, &n.Disabled)
-	n.RouteAgent = route.String
+	err := sc.Scan(&n.ID, &n.E164, &n.Name, &ivr, &group, &agent, &n.Disabled)
+	n.RouteIVR, n.RouteGroup, n.RouteAgent = ivr.String, group.String, agent.String
 	return n, err
 }
 
@@ -380,13 +380,17 @@ func (s *SQLite) CreateNumber(ctx context.Context, n callcenter.Number) (callcen
 	if err := callcenter.ValidateNumber(n.E164); err != nil {
 		return n, fmt.Errorf("%s: %w", what, err)
 	}
-	err := s.w.QueryRowContext(ctx, `INSERT INTO numbers (e164, name, route_agent, disabled)
-		VALUES (?, ?, ?, ?) RETURNING id`, n.E164, n.Name, nullString(n.RouteAgent), n.Disabled).Scan(&n.ID)
-	if err != nil {
-		var se *sqlite.Error
-		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
-			return n, fmt.Errorf("%s: route agent %q: %w", what, n.RouteAgent, callcenter.ErrNotFound)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Name the missing route target instead of SQLite's anonymous
+		// foreign key failure.
+		if err := routeTargetsExist(ctx, tx, n.RouteIVR, n.RouteGroup, n.RouteAgent); err != nil {
+			return err
 		}
+		return tx.QueryRowContext(ctx, `INSERT INTO numbers (e164, name, route_ivr, route_group, route_agent, disabled)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, n.E164, n.Name,
+			nullString(n.RouteIVR), nullString(n.RouteGroup), nullString(n.RouteAgent), n.Disabled).Scan(&n.ID)
+	})
+	if err != nil {
 		return n, dbErr(what, err)
 	}
 	return n, nil
@@ -517,7 +521,7 @@ func (s *SQLite) LiveSessions(ctx context.Context, workNumber string) ([]callcen
 
 // ---- call records
 
-const recordCols = `call_id, type, caller, callee, agent, number, started_at, answered_at, ended_at, result, hangup_by, codec`
+const recordCols = `call_id, type, caller, callee, agent, number, started_at, answered_at, ended_at, result, hangup_by, codec, group_name, queue_wait, abandoned`
 
 func scanRecord(sc scanner) (callcenter.CallRecord, error) {
 	var (
@@ -526,7 +530,7 @@ func scanRecord(sc scanner) (callcenter.CallRecord, error) {
 		started, ans, ended   sql.NullInt64
 	)
 	if err := sc.Scan(&r.CallID, &typ, &r.Caller, &r.Callee, &r.Agent, &r.Number,
-		&started, &ans, &ended, &result, &hangupBy, &r.Codec); err != nil {
+		&started, &ans, &ended, &result, &hangupBy, &r.Codec, &r.Group, &r.QueueWait, &r.Abandoned); err != nil {
 		return r, err
 	}
 	r.StartedAt, r.AnsweredAt, r.EndedAt = fromNanos(started), fromNanos(ans), fromNanos(ended)
@@ -559,6 +563,9 @@ func checkRecord(r callcenter.CallRecord) error {
 	if r.HangupBy < callcenter.PartyNone || r.HangupBy > callcenter.PartySystem {
 		return fmt.Errorf("%w: hangup party %d", callcenter.ErrInvalid, r.HangupBy)
 	}
+	if r.QueueWait < 0 {
+		return fmt.Errorf("%w: negative queue wait %s", callcenter.ErrInvalid, r.QueueWait)
+	}
 	for _, t := range []struct {
 		what string
 		t    time.Time
@@ -572,24 +579,28 @@ func checkRecord(r callcenter.CallRecord) error {
 
 func recordArgs(r callcenter.CallRecord) []any {
 	return []any{r.CallID, r.Type.String(), r.Caller, r.Callee, r.Agent, r.Number,
-		nanos(r.StartedAt), nanos(r.AnsweredAt), nanos(r.EndedAt), r.Result.String(), r.HangupBy.String(), r.Codec}
+		nanos(r.StartedAt), nanos(r.AnsweredAt), nanos(r.EndedAt), r.Result.String(), r.HangupBy.String(), r.Codec,
+		r.Group, int64(r.QueueWait), r.Abandoned}
 }
 
 // beginRecordSQL inserts a record unless its call id exists.
 const beginRecordSQL = `INSERT INTO call_records (` + recordCols + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`
 
 // endRecordSQL is one statement, so it is atomic whichever of Begin and End
 // comes first: the row is inserted whole or completed once, never
 // duplicated, and a second end changes nothing.
 const endRecordSQL = `INSERT INTO call_records (` + recordCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (call_id) DO UPDATE SET
 			ended_at    = excluded.ended_at,
 			result      = excluded.result,
 			hangup_by   = excluded.hangup_by,
 			answered_at = COALESCE(call_records.answered_at, excluded.answered_at),
-			codec       = CASE WHEN call_records.codec = '' THEN excluded.codec ELSE call_records.codec END
+			codec       = CASE WHEN call_records.codec = '' THEN excluded.codec ELSE call_records.codec END,
+			group_name  = CASE WHEN call_records.group_name = '' THEN excluded.group_name ELSE call_records.group_name END,
+			queue_wait  = CASE WHEN call_records.queue_wait = 0 THEN excluded.queue_wait ELSE call_records.queue_wait END,
+			abandoned   = call_records.abandoned OR excluded.abandoned
 		WHERE call_records.ended_at IS NULL`
 
 // BeginCallRecord implements Store.

@@ -34,6 +34,15 @@ func Run(t *testing.T, open Opener) {
 		{"CallRecordsFilter", testCallRecordsFilter},
 		{"CallRecordExactlyOnceConcurrent", testCallRecordExactlyOnceConcurrent},
 		{"RepairUnfinished", testRepairUnfinished},
+		{"Groups", testGroups},
+		{"Members", testMembers},
+		{"IVRMenus", testIVRMenus},
+		{"CustomStatuses", testCustomStatuses},
+		{"NumberRoutes", testNumberRoutes},
+		{"StatusLog", testStatusLog},
+		{"Offers", testOffers},
+		{"CallRecordQueueData", testCallRecordQueueData},
+		{"CallsWith", testCallsWith},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
