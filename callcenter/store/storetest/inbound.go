@@ -260,8 +260,12 @@ func testIVRMenus(t *testing.T, open Opener) {
 		{"negative kind", func(m *callcenter.IVRMenu) { m.Choices['5'] = callcenter.IVRAction{Kind: -1} }},
 		{"group without target", func(m *callcenter.IVRMenu) { m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRGroup} }},
 		{"menu without target", func(m *callcenter.IVRMenu) { m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRSubMenu} }},
-		{"agent bad work number", func(m *callcenter.IVRMenu) { m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRAgent, Target: "10 01"} }},
-		{"repeat with target", func(m *callcenter.IVRMenu) { m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRRepeat, Target: "x"} }},
+		{"agent bad work number", func(m *callcenter.IVRMenu) {
+			m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRAgent, Target: "10 01"}
+		}},
+		{"repeat with target", func(m *callcenter.IVRMenu) {
+			m.Choices['5'] = callcenter.IVRAction{Kind: callcenter.IVRRepeat, Target: "x"}
+		}},
 		{"negative timeout", func(m *callcenter.IVRMenu) { m.Timeout = -time.Second }},
 		{"zero tries", func(m *callcenter.IVRMenu) { m.MaxTries = 0 }},
 		{"on fail repeat", func(m *callcenter.IVRMenu) { m.OnFail = callcenter.IVRAction{Kind: callcenter.IVRRepeat} }},
