@@ -62,6 +62,7 @@ func (p *fakePhone) Dial(_ context.Context, target string) (vm.Call, error) {
 func (p *fakePhone) SetAutoAnswer(bool) {}
 
 type fakeBackend struct {
+	fakeCenter
 	work, pw string
 	events   chan api.Event // nil: a stream that only ends with ctx
 }
@@ -98,4 +99,42 @@ func (f *fakeTones) PlayTone(_ context.Context, dev string) error {
 	f.played = append(f.played, dev)
 	f.mu.Unlock()
 	return nil
+}
+
+// fakeCenter is the call center's part of the API: statuses as set, a
+// fixed history.
+type fakeCenter struct {
+	mu      sync.Mutex
+	status  api.AgentStatus
+	history []api.HistoryItem
+	changes []api.StatusChange
+}
+
+func (f *fakeCenter) SetStatus(_ context.Context, ch api.StatusChange) (api.AgentStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changes = append(f.changes, ch)
+	if ch.Presence != nil {
+		f.status.Presence = *ch.Presence
+		f.status.Custom = ""
+	}
+	if ch.Custom != nil {
+		f.status.Custom = *ch.Custom
+	}
+	if ch.Phone != nil {
+		f.status.Phone = *ch.Phone
+	}
+	if ch.AutoAnswer != nil {
+		f.status.AutoAnswer = *ch.AutoAnswer
+	}
+	return f.status, nil
+}
+func (f *fakeCenter) FinishACW(context.Context) error                      { return nil }
+func (f *fakeCenter) ExtendACW(context.Context, int) error                 { return nil }
+func (f *fakeCenter) Groups(context.Context) ([]api.Group, error)          { return nil, nil }
+func (f *fakeCenter) Statuses(context.Context) ([]api.CustomStatus, error) { return nil, nil }
+func (f *fakeCenter) History(context.Context, time.Time, bool, int) ([]api.HistoryItem, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.history, nil
 }

@@ -19,4 +19,17 @@ var (
 	ErrBusy = errors.New("vm: login already in progress")
 	// ErrNoDevice: the chosen audio device is not connected.
 	ErrNoDevice = errors.New("vm: audio device not connected")
+	// ErrRefused: the server refused a status change (e.g. switching
+	// answering off while talking). *RefusedError carries its reason.
+	ErrRefused = errors.New("vm: refused by the server")
+	// ErrUnsupported: the server does not offer this (an older callcenterd).
+	ErrUnsupported = errors.New("vm: not supported by the server")
 )
+
+// RefusedError is a change the server refused, with its reason for the agent.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return "refused: " + e.Reason }
+
+// Is makes errors.Is(err, ErrRefused) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }

@@ -15,6 +15,7 @@ import (
 
 // fakeBackend accepts one work number and password, or fails with err.
 type fakeBackend struct {
+	fakeCenter
 	err        error
 	work, pw   string
 	gotDevice  string

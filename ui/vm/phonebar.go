@@ -61,6 +61,7 @@ type PhoneBarVM struct {
 	tick   time.Duration
 
 	onSignedOut func(reason string)
+	parts       []Part
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -76,6 +77,17 @@ type PhoneBarVM struct {
 	ringing    bool // ringer started for cur
 	dtmf       []dtmfKey
 	dtmfBusy   bool // a goroutine is draining dtmf
+	offline    bool // the server has the agent offline: no calls out
+}
+
+// Part is a view-model that follows the bar's events: the status
+// drop-down, the screen pop, the history. The bar hands each of them every
+// phone event, every server event and every tick, after its own handling
+// and outside its lock.
+type Part interface {
+	HandleCall(PhoneEvent)
+	HandleServer(api.Event)
+	Tick()
 }
 
 // PhoneBarOption configures a PhoneBarVM.
@@ -96,6 +108,11 @@ func WithServerEvents(c <-chan api.Event) PhoneBarOption {
 // WithAudioNotice shows n (Headset.Notice) as the bar's AudioNotice.
 func WithAudioNotice(n binding.String) PhoneBarOption {
 	return func(m *PhoneBarVM) { m.AudioNotice = n }
+}
+
+// WithParts adds view-models that follow the bar's events.
+func WithParts(p ...Part) PhoneBarOption {
+	return func(m *PhoneBarVM) { m.parts = append(m.parts, p...) }
 }
 
 // WithLogger sets the logger.
@@ -222,6 +239,11 @@ func (m *PhoneBarVM) Dial() {
 	}
 	if m.cur != nil || m.dialing || m.reg != RegRegistered {
 		m.mu.Unlock()
+		return
+	}
+	if m.offline {
+		m.mu.Unlock()
+		_ = m.Message.Set(lang.L("You are offline: choose a status to make calls"))
 		return
 	}
 	m.dialing = true
@@ -405,12 +427,46 @@ func (m *PhoneBarVM) Tick() {
 	m.mu.Lock()
 	m.render()
 	m.mu.Unlock()
+	for _, p := range m.parts {
+		p.Tick()
+	}
+}
+
+// ApplyStatus follows the agent's status on the server: its auto-answer
+// switch drives the phone's, and offline forbids calling out (SPEC §2).
+func (m *PhoneBarVM) ApplyStatus(st api.AgentStatus) {
+	_ = m.AutoAnswer.Set(st.AutoAnswer)
+	m.phone.SetAutoAnswer(st.AutoAnswer)
+	m.mu.Lock()
+	m.offline = st.Presence == presenceOffline
+	m.render()
+	m.mu.Unlock()
+}
+
+// DialNumber puts number in the number field and calls it (call-back).
+func (m *PhoneBarVM) DialNumber(number string) {
+	m.mu.Lock()
+	busy := m.cur != nil || m.dialing
+	m.mu.Unlock()
+	if busy {
+		_ = m.Message.Set(lang.L("Finish the current call first"))
+		return
+	}
+	_ = m.Number.Set(number)
+	m.Dial()
 }
 
 // Handle applies one phone event. Run calls it for every event of the
 // phone; it is exported so that callers (and tests) can apply events
 // synchronously.
 func (m *PhoneBarVM) Handle(ev PhoneEvent) {
+	m.handle(ev)
+	for _, p := range m.parts {
+		p.HandleCall(ev)
+	}
+}
+
+func (m *PhoneBarVM) handle(ev PhoneEvent) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch ev.Kind {
@@ -463,6 +519,13 @@ func (m *PhoneBarVM) endCall(c Call) {
 
 // HandleServer applies one event of the call-center stream.
 func (m *PhoneBarVM) HandleServer(ev api.Event) {
+	m.handleServer(ev)
+	for _, p := range m.parts {
+		p.HandleServer(ev)
+	}
+}
+
+func (m *PhoneBarVM) handleServer(ev api.Event) {
 	switch ev.Type {
 	case api.EventSnapshot:
 		var s api.Snapshot
@@ -519,12 +582,14 @@ func (m *PhoneBarVM) stopRinging() {
 // render writes every binding from the current state. Call with mu held.
 func (m *PhoneBarVM) render() {
 	now := m.now()
-	switch m.reg {
-	case RegRegistered:
+	switch {
+	case m.offline:
+		_ = m.Status.Set(lang.L("Not signed in"))
+	case m.reg == RegRegistered:
 		_ = m.Status.Set(lang.L("Registered {{.Time}}", map[string]any{"Time": Clock(now.Sub(m.regSince))}))
-	case RegRegistering:
+	case m.reg == RegRegistering:
 		_ = m.Status.Set(lang.L("Signing in…"))
-	case RegFailed:
+	case m.reg == RegFailed:
 		_ = m.Status.Set(lang.L("Registration failed"))
 	default:
 		_ = m.Status.Set(lang.L("Not signed in"))
@@ -534,7 +599,7 @@ func (m *PhoneBarVM) render() {
 	idle := m.cur == nil && !m.dialing
 	ringing := m.cur != nil && m.state == CallRinging
 	active := m.cur != nil && m.state == CallActive
-	_ = m.CanCall.Set(idle && m.reg == RegRegistered)
+	_ = m.CanCall.Set(idle && m.reg == RegRegistered && !m.offline)
 	_ = m.CanAnswer.Set(ringing)
 	_ = m.CanHangup.Set(!idle)
 	_ = m.CanMute.Set(active)

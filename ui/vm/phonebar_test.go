@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -479,5 +480,62 @@ func TestClock(t *testing.T) {
 		if got := Clock(d); got != want {
 			t.Errorf("Clock(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// recPart records what the bar hands its parts.
+type recPart struct{ calls, server, ticks int }
+
+func (p *recPart) HandleCall(PhoneEvent)  { p.calls++ }
+func (p *recPart) HandleServer(api.Event) { p.server++ }
+func (p *recPart) Tick()                  { p.ticks++ }
+
+func TestPhoneBarStatusAndParts(t *testing.T) {
+	test.NewTempApp(t)
+	p := &recPart{}
+	ph := &fakePhone{events: make(chan PhoneEvent), dial: func(_ context.Context, target string) (Call, error) {
+		return &fakeCall{dir: Outbound, remote: target, state: CallDialing}, nil
+	}}
+	m := NewPhoneBarVM(api.Agent{WorkNumber: "1001"}, ph, WithParts(p))
+	t.Cleanup(m.Close)
+	m.Handle(PhoneEvent{Kind: EventRegistration, Reg: RegRegistered})
+	m.HandleServer(api.Event{Type: api.EventFigures, Data: []byte(`{}`)})
+	m.Tick()
+	if *p != (recPart{1, 1, 1}) {
+		t.Errorf("parts got %+v", *p)
+	}
+	for _, tc := range []struct {
+		st      api.AgentStatus
+		canCall bool
+		status  string
+		auto    bool
+	}{
+		{api.AgentStatus{Presence: "offline", AutoAnswer: false}, false, "Not signed in", false},
+		{api.AgentStatus{Presence: "online", Phone: "busy", AutoAnswer: true}, true, "Registered 00:00", true},
+		{api.AgentStatus{Presence: "custom", Custom: "meeting"}, true, "Registered 00:00", false},
+	} {
+		m.ApplyStatus(tc.st)
+		ph.mu.Lock()
+		auto := ph.auto
+		ph.mu.Unlock()
+		if boolean(t, m.CanCall) != tc.canCall || str(t, m.Status) != tc.status || auto != tc.auto || boolean(t, m.AutoAnswer) != tc.auto {
+			t.Errorf("%+v: can call %v status %q phone auto %v", tc.st, boolean(t, m.CanCall), str(t, m.Status), auto)
+		}
+	}
+	m.ApplyStatus(api.AgentStatus{Presence: "offline"})
+	m.DialNumber("13800138000")
+	m.wg.Wait()
+	if len(ph.dialled) != 0 || str(t, m.Message) != "You are offline: choose a status to make calls" {
+		t.Errorf("offline dialled %v, message %q", ph.dialled, str(t, m.Message))
+	}
+	m.ApplyStatus(api.AgentStatus{Presence: "online", Phone: "busy"})
+	m.DialNumber("13800138000")
+	m.wg.Wait()
+	if !reflect.DeepEqual(ph.dialled, []string{"13800138000"}) || str(t, m.Number) != "13800138000" {
+		t.Errorf("call-back dialled %v", ph.dialled)
+	}
+	m.DialNumber("110")
+	if str(t, m.Message) != "Finish the current call first" {
+		t.Errorf("second call-back message %q", str(t, m.Message))
 	}
 }

@@ -16,6 +16,20 @@ type Backend interface {
 	// Events streams the agent's events until ctx ends, then closes the channel.
 	// The first event of every (re)connection is a snapshot.
 	Events(ctx context.Context) <-chan api.Event
+	Center
+}
+
+// Center is the inbound call center's part of the API (issue 3): the
+// agent's status, after-call work, groups and history. A change the
+// server refuses fails with a *RefusedError carrying the server's reason.
+type Center interface {
+	SetStatus(ctx context.Context, ch api.StatusChange) (api.AgentStatus, error)
+	FinishACW(ctx context.Context) error
+	ExtendACW(ctx context.Context, seconds int) error
+	Groups(ctx context.Context) ([]api.Group, error)
+	Statuses(ctx context.Context) ([]api.CustomStatus, error)
+	// History lists calls since the given time, newest first.
+	History(ctx context.Context, since time.Time, missedOnly bool, limit int) ([]api.HistoryItem, error)
 }
 
 // Connector returns a Backend for a server base URL such as
