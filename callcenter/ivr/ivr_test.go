@@ -113,20 +113,20 @@ func hotline(timeout time.Duration) menuMap {
 			Choices: map[rune]callcenter.IVRAction{'1': group("tech"), '2': {Kind: callcenter.IVRAgent, Target: "1001"}, '*': sub("main")}},
 		"noFail": {Prompt: "welcome_main", Timeout: timeout, MaxTries: 3,
 			Choices: map[rune]callcenter.IVRAction{'1': group("sales"), '3': sub("nowhere")}},
-		"a": {Prompt: "a", Timeout: timeout, MaxTries: 1, Choices: map[rune]callcenter.IVRAction{'1': sub("b")}, OnFail: sub("b")},
-		"b": {Prompt: "b", Timeout: timeout, MaxTries: 1, Choices: map[rune]callcenter.IVRAction{'1': sub("a")}, OnFail: sub("a")},
+		"a":     {Prompt: "a", Timeout: timeout, MaxTries: 1, Choices: map[rune]callcenter.IVRAction{'1': sub("b")}, OnFail: sub("b")},
+		"b":     {Prompt: "b", Timeout: timeout, MaxTries: 1, Choices: map[rune]callcenter.IVRAction{'1': sub("a")}, OnFail: sub("a")},
 		"loopy": {Prompt: "loopy", Timeout: timeout, Choices: map[rune]callcenter.IVRAction{'9': repeat}, OnFail: group("fallback")},
 		"brokenPrompt": {Prompt: "broken", Timeout: timeout,
 			Choices: map[rune]callcenter.IVRAction{'1': group("sales")}},
 		"failHangup": {Prompt: "p", Timeout: timeout, MaxTries: 2, OnFail: bye,
 			Choices: map[rune]callcenter.IVRAction{'1': group("sales")}},
 		"failToMissing": {Prompt: "p", Timeout: timeout, MaxTries: 1, OnFail: sub("nowhere")},
-		"defaults": {Prompt: "p", Choices: map[rune]callcenter.IVRAction{'1': group("sales")}},
+		"defaults":      {Prompt: "p", Choices: map[rune]callcenter.IVRAction{'1': group("sales")}},
 	}
 }
 
 func TestRun(t *testing.T) {
-	const quick = 20 * time.Millisecond  // timeouts the caller lets expire
+	const quick = 20 * time.Millisecond    // timeouts the caller lets expire
 	const patient = 300 * time.Millisecond // room for a ">" key to arrive
 	tests := []struct {
 		name    string
