@@ -1,0 +1,456 @@
+package center
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/ivr"
+	"github.com/agentphone/agentphone/callcenter/sipedge"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Prompt names the center plays besides the IVR menus' own.
+const (
+	PromptAllBusy   = "all_busy"    // nobody can take the call; goodbye
+	PromptVoicemail = "voicemail"   // the maximum wait passed: we will call back
+	PromptHold      = "please_hold" // entering a queue
+	PromptGoodbye   = ivr.PromptGoodbye
+)
+
+// Notice codes the center sends besides the state machine's.
+const (
+	NoticeCallback = "callback_requested" // a caller waited too long; call back
+)
+
+// maxOverflowHops bounds a chain of overflow groups (a → b → a).
+const maxOverflowHops = 4
+
+type eventKind int
+
+const (
+	evOffer eventKind = iota
+	evExpired
+	evAnnounce
+)
+
+type queueEvent struct {
+	kind     eventKind
+	agents   []string
+	position int
+	wait     time.Duration // expected wait, with evAnnounce
+}
+
+// queued is a call waiting in a group's queue.
+type queued struct {
+	id        string
+	group     string
+	ic        *sipedge.InboundCall
+	enqueued  time.Time // in this group (maximum wait)
+	announced time.Time
+	expired   bool
+	events    chan queueEvent
+}
+
+// send hands the call goroutine an event without blocking (called with the
+// center's lock held). Offers and expiry come at most once each at a time;
+// announcements are dropped when the call is busy.
+func (q *queued) send(ev queueEvent) {
+	if ev.kind == evAnnounce && len(q.events) > 1 {
+		return
+	}
+	select {
+	case q.events <- ev:
+	default:
+	}
+}
+
+// HandleInbound drives one carrier call (the sipedge.InboundHandler):
+// number → IVR → queue → offers → answer → after-call work.
+func (c *Center) HandleInbound(ctx context.Context, call *sipedge.InboundCall) {
+	num := call.Number()
+	log := c.log.With("call", call.ID(), "caller", call.Caller(), "number", num.E164)
+	pop := c.basePop(ctx, call)
+	action := callcenter.IVRAction{}
+	switch {
+	case num.RouteIVR != "":
+		if err := call.Answer(ctx); err != nil {
+			log.Info("center: answer failed", "error", err)
+			return
+		}
+		res, err := ivr.Run(ctx, num.RouteIVR, menus{c.st}, &player{c: c, call: call}, &keys{call.Keys()}, ivr.WithLogger(log))
+		if err != nil && ctx.Err() != nil {
+			return // the caller hung up in the IVR: abandoned
+		}
+		if err != nil {
+			log.Error("center: IVR", "menu", num.RouteIVR, "error", err)
+		}
+		action = res.Action
+		if res.Reason != ivr.ReasonChoice {
+			log.Info("center: IVR ended", "reason", res.Reason, "path", res.Path, "keys", res.Keys)
+		}
+	case num.RouteGroup != "":
+		action = callcenter.IVRAction{Kind: callcenter.IVRGroup, Target: num.RouteGroup}
+	case num.RouteAgent != "":
+		action = callcenter.IVRAction{Kind: callcenter.IVRAgent, Target: num.RouteAgent}
+	default:
+		log.Warn("center: number routed nowhere")
+		if err := call.Reject(480); err != nil {
+			log.Debug("center: reject", "error", err)
+		}
+		return
+	}
+	if err := call.Answer(ctx); err != nil {
+		log.Info("center: answer failed", "error", err)
+		return
+	}
+	switch action.Kind {
+	case callcenter.IVRGroup:
+		c.queue(ctx, call, action.Target, pop, log)
+	case callcenter.IVRAgent:
+		c.direct(ctx, call, action.Target, pop, log)
+	default:
+		// The IVR said goodbye already.
+		call.SetOutcome(callcenter.ResultCancelled, callcenter.PartySystem)
+	}
+}
+
+// queue waits in group (and its overflow groups) until an agent answers,
+// the caller hangs up or the maximum wait sends the caller away.
+func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group string, pop callcenter.ScreenPop, log *slog.Logger) {
+	started := c.now()
+	c.playMusic(ctx, call)
+	for hop := 0; ; hop++ {
+		c.mu.Lock()
+		g, ok := c.groups[group]
+		members := len(c.members[group])
+		c.mu.Unlock()
+		call.SetGroup(group)
+		if !ok || hop > maxOverflowHops {
+			log.Error("center: no such group (or overflow loop)", "group", group, "hop", hop)
+			c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultFailed)
+			return
+		}
+		if members == 0 {
+			log.Warn("center: group has no members", "group", group)
+			if next, ok := c.overflow(ctx, call, g, started, log); ok {
+				group = next
+				continue
+			}
+			return
+		}
+		q := &queued{id: call.ID(), group: group, ic: call, enqueued: c.now(), events: make(chan queueEvent, 4)}
+		q.announced = q.enqueued
+		c.mu.Lock()
+		c.calls[q.id] = q
+		c.q.enqueue(q.id, group, 0, q.enqueued)
+		c.pushGroupsLocked(group)
+		c.wake()
+		c.mu.Unlock()
+
+		next, done := c.wait(ctx, call, q, g, pop, started, log)
+		c.mu.Lock()
+		delete(c.calls, q.id)
+		c.q.dequeue(q.id)
+		c.pushGroupsLocked(group)
+		c.mu.Unlock()
+		if done {
+			return
+		}
+		group = next
+	}
+}
+
+// wait serves one queue stay; done is false when the call overflows to
+// the group next.
+func (c *Center) wait(ctx context.Context, call *sipedge.InboundCall, q *queued, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) (next string, done bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			call.SetQueueWait(c.now().Sub(started))
+			return "", true
+		case ev := <-q.events:
+			switch ev.kind {
+			case evOffer:
+				pop.Group = g.Name
+				pop.QueueWait = c.now().Sub(started)
+				pop.RingTimeout = c.groupRingTimeout(g)
+				if c.ring(ctx, call, q.id, ev.agents, g, pop, started, log) {
+					return "", true
+				}
+				c.mu.Lock()
+				c.q.offerEnded(q.id)
+				c.wake()
+				c.mu.Unlock()
+				if ctx.Err() != nil {
+					call.SetQueueWait(c.now().Sub(started))
+					return "", true
+				}
+			case evExpired:
+				log.Info("center: maximum wait", "group", g.Name, "overflow", g.Overflow)
+				c.mu.Lock()
+				c.q.dequeue(q.id)
+				c.mu.Unlock()
+				next, ok := c.overflow(ctx, call, g, started, log)
+				return next, !ok
+			case evAnnounce:
+				c.announce(ctx, call, ev.position, ev.wait)
+			}
+		}
+	}
+}
+
+// overflow applies the group's overflow: another group (ok), or a
+// message and a callback request, or goodbye.
+func (c *Center) overflow(ctx context.Context, call *sipedge.InboundCall, g callcenter.SkillGroup, started time.Time, log *slog.Logger) (string, bool) {
+	call.SetQueueWait(c.now().Sub(started))
+	switch g.Overflow {
+	case callcenter.OverflowGroup:
+		if g.OverflowGroup != "" {
+			return g.OverflowGroup, true
+		}
+	case callcenter.OverflowVoicemail:
+		// Scheduled callbacks are issue 4: until then the group's
+		// members are told to call the customer back.
+		c.mu.Lock()
+		n := callcenter.Notice{Code: NoticeCallback, Message: fmt.Sprintf("%s waited %s in %s and left a callback request; please call back.",
+			call.Caller(), c.now().Sub(started).Round(time.Second), g.Name)}
+		for _, m := range c.members[g.Name] {
+			c.sink.Notice(m.Agent, n)
+		}
+		c.mu.Unlock()
+		c.sayGoodbye(ctx, call, PromptVoicemail, callcenter.ResultNoAnswer)
+		return "", false
+	}
+	c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultNoAnswer)
+	return "", false
+}
+
+// sayGoodbye plays a last prompt and sets the record's outcome.
+func (c *Center) sayGoodbye(ctx context.Context, call *sipedge.InboundCall, prompt string, res callcenter.Result) {
+	call.SetOutcome(res, callcenter.PartySystem)
+	p := &player{c: c, call: call}
+	if err := p.Play(ctx, prompt); err != nil && ctx.Err() == nil {
+		c.log.Debug("center: goodbye prompt", "prompt", prompt, "error", err)
+	}
+}
+
+func (c *Center) groupRingTimeout(g callcenter.SkillGroup) time.Duration {
+	if g.RingTimeout > 0 {
+		return g.RingTimeout
+	}
+	return c.ringTimeout
+}
+
+type offerResult struct {
+	agent string
+	leg   *sipedge.AgentLeg
+	err   error
+	at    time.Time
+}
+
+// ring offers the call to agents (one, or several for ring-all) at once;
+// the first to answer is bridged and the others cancelled. It reports
+// whether the call was answered (and is over now).
+func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID string, agents []string, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) bool {
+	offeredAt := c.now()
+	c.mu.Lock()
+	for _, a := range agents {
+		c.sink.Offer(a, pop)
+	}
+	c.mu.Unlock()
+	octx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make(chan offerResult, len(agents))
+	for _, a := range agents {
+		go func() {
+			leg, err := call.Offer(octx, a, pop.RingTimeout, pop)
+			results <- offerResult{agent: a, leg: leg, err: err, at: c.now()}
+		}()
+	}
+	var winner *sipedge.AgentLeg
+	for range agents {
+		r := <-results
+		if r.err == nil && winner == nil && ctx.Err() == nil {
+			winner = r.leg
+			cancel() // ring-all: the others stop ringing
+			c.answered(r.agent, callID, g, call, offeredAt, r.at)
+			continue
+		}
+		if r.err == nil {
+			// A second answer (ring-all race) or a caller gone meanwhile.
+			hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			r.leg.Hangup(hctx)
+			hcancel()
+			r.err = sipedge.ErrCallEnded
+			if winner != nil {
+				r.err = context.Canceled
+			}
+		}
+		c.offerFailed(r, winner != nil, callID, g, call, offeredAt, log)
+	}
+	if winner == nil {
+		return false
+	}
+	call.SetQueueWait(winner.AnsweredAt().Sub(started))
+	if err := call.Bridge(winner); err != nil {
+		log.Info("center: bridge failed", "agent", winner.Agent(), "error", err)
+	} else {
+		select {
+		case <-ctx.Done():
+		case <-winner.Done():
+		}
+	}
+	hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	winner.Hangup(hctx)
+	hcancel()
+	c.hungUp(winner.Agent(), callID, g, c.now().Sub(winner.AnsweredAt()))
+	return true
+}
+
+// answered: an agent took the call.
+func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(wn)
+	if _, err := c.transitionLocked(a, a.m.Answer); err != nil {
+		c.log.Warn("center: answer", "agent", wn, "error", err)
+	}
+	a.call = callID
+	c.recordOfferLocked(callcenter.Offer{CallID: callID, Agent: wn, Group: g.Name, Customer: call.Caller(),
+		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: at, Answered: true})
+}
+
+// hungUp: the agent's call ended; after-call work when the group wants it.
+func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g.Name != "" {
+		h := c.handle[g.Name]
+		h.calls++
+		h.total += talk
+		c.handle[g.Name] = h
+	}
+	a := c.agentLocked(wn)
+	if a.call != callID {
+		return
+	}
+	a.call = ""
+	var acw time.Duration
+	if g.ACW {
+		acw = g.ACWDuration
+	}
+	if _, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.Hangup(acw, now) }); err != nil {
+		c.log.Warn("center: hang up", "agent", wn, "error", err)
+	}
+}
+
+// offerFailed ends one agent's unanswered offer.
+func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(r.agent)
+	if a.call == callID {
+		a.call = ""
+	}
+	o := callcenter.Offer{CallID: callID, Agent: r.agent, Group: g.Name, Customer: call.Caller(),
+		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: r.at}
+	var se *sipedge.StatusError
+	switch {
+	case answeredElsewhere && errors.Is(r.err, context.Canceled):
+		if _, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.OfferEnded(true, now) }); err != nil {
+			log.Debug("center: offer ended", "agent", r.agent, "error", err)
+		}
+		return // not a missed call
+	case errors.Is(r.err, sipedge.ErrCallEnded), errors.Is(r.err, context.Canceled):
+		o.Reason = "caller_hung_up"
+		if _, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.OfferEnded(false, now) }); err != nil {
+			log.Debug("center: offer ended", "agent", r.agent, "error", err)
+		}
+	default:
+		switch {
+		case errors.Is(r.err, sipedge.ErrNoAnswer):
+			o.Reason = "no_answer"
+		case errors.Is(r.err, sipedge.ErrUnreachable):
+			o.Reason = "unreachable"
+		case errors.As(r.err, &se) && (se.Code == 486 || se.Code == 600 || se.Code == 603):
+			o.Reason = "rejected"
+		default:
+			o.Reason = "failed"
+			log.Info("center: offer failed", "agent", r.agent, "error", r.err)
+		}
+		before := a.m.Status()
+		st, notice, err := a.m.MissedOffer(c.now())
+		if err != nil {
+			log.Debug("center: missed offer", "agent", r.agent, "error", err)
+		} else if st != before {
+			c.changedLocked(a, st)
+		}
+		if notice != nil {
+			c.sink.Notice(r.agent, *notice)
+		}
+	}
+	c.recordOfferLocked(o)
+	c.sink.Missed(r.agent, o)
+	c.sink.Figures(r.agent, a.m.Figures(c.now()))
+}
+
+func (c *Center) recordOfferLocked(o callcenter.Offer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.st.RecordOffer(ctx, o); err != nil {
+		c.log.Error("center: record offer", "call", o.CallID, "agent", o.Agent, "error", err)
+	}
+}
+
+// direct rings one agent (a number or IVR choice routed to an agent): no
+// queue; when the agent cannot take it the caller hears all-busy.
+func (c *Center) direct(ctx context.Context, call *sipedge.InboundCall, wn string, pop callcenter.ScreenPop, log *slog.Logger) {
+	c.playMusic(ctx, call)
+	started := c.now()
+	c.mu.Lock()
+	a := c.agentLocked(wn)
+	_, err := c.transitionLocked(a, a.m.Offer)
+	if err == nil {
+		a.call = call.ID()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		log.Info("center: agent cannot take a direct call", "agent", wn, "error", err)
+		c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultBusy)
+		return
+	}
+	pop.RingTimeout = c.ringTimeout
+	if !c.ring(ctx, call, call.ID(), []string{wn}, callcenter.SkillGroup{}, pop, started, log) && ctx.Err() == nil {
+		c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultNoAnswer)
+	}
+}
+
+// basePop is the screen pop's customer part, looked up once per call.
+func (c *Center) basePop(ctx context.Context, call *sipedge.InboundCall) callcenter.ScreenPop {
+	pop := callcenter.ScreenPop{CallID: call.ID(), Inbound: true, Customer: call.Caller(), CenterNumber: call.Number().E164}
+	pop.Region, pop.Carrier = NumberInfo(call.Caller())
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	n, last, err := c.st.CallsWith(lctx, call.Caller())
+	if err != nil {
+		c.log.Warn("center: customer history", "caller", call.Caller(), "error", err)
+	}
+	pop.CallsFrom, pop.LastCallAt = n, last
+	return pop
+}
+
+// NumberInfo returns a number's region (号码归属地) and carrier in Chinese,
+// read as a CN number when it has no country code; empty when unknown.
+func NumberInfo(number string) (region, carrier string) {
+	n, err := phonenumbers.Parse(number, "CN")
+	if err != nil {
+		return "", ""
+	}
+	region, _ = phonenumbers.GetGeocodingForNumber(n, "zh")
+	carrier, _ = phonenumbers.GetCarrierForNumber(n, "zh")
+	return region, carrier
+}

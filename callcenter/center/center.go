@@ -1,0 +1,526 @@
+// Package center is the inbound call center's orchestrator: it owns the
+// live state (one agentstate.Machine per agent, the queues of the skill
+// groups) and drives each carrier call from its number through the IVR and
+// a group's queue to an agent, after-call work and back to idle. The SIP
+// edge hands it calls (sipedge.WithInbound) and agent legs of other calls
+// (sipedge.WithAgentActivity); the API server reads statuses, figures and
+// groups from it and receives every change through a Sink.
+//
+// Locking: one mutex guards all live state. Sink methods and the store's
+// AppendStatus are called with it held, so every agent's statuses reach
+// the store and the API in the order they happened; the Sink must not call
+// back into the Center.
+package center
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/agentstate"
+)
+
+// Store is the persistence the center needs; callcenter/store's SQLite
+// satisfies it.
+type Store interface {
+	ListGroups(ctx context.Context) ([]callcenter.SkillGroup, error)
+	Members(ctx context.Context, group string) ([]callcenter.Member, error)
+	IVRMenuByName(ctx context.Context, name string) (callcenter.IVRMenu, error)
+	ListCustomStatuses(ctx context.Context) ([]callcenter.CustomStatus, error)
+	AppendStatus(ctx context.Context, st callcenter.AgentStatus) error
+	RecordOffer(ctx context.Context, o callcenter.Offer) error
+	CallsWith(ctx context.Context, number string) (count int, last time.Time, err error)
+}
+
+// Sink receives the live changes for the API (callcenter/server implements
+// it). Calls are made with the center's lock held: they must not block and
+// must not call the Center.
+type Sink interface {
+	Status(agent string, s callcenter.AgentStatus)
+	Figures(agent string, f callcenter.AgentFigures)
+	Groups(agent string, g []callcenter.GroupFigures)
+	Offer(agent string, pop callcenter.ScreenPop)
+	Missed(agent string, o callcenter.Offer)
+	Notice(agent string, n callcenter.Notice)
+}
+
+// Option configures a Center.
+type Option func(*Center)
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(c *Center) { c.log = l } }
+
+// WithClock injects the time source for statuses, waits and timers.
+func WithClock(now func() time.Time) Option { return func(c *Center) { c.now = now } }
+
+// WithEvents sets where changes are pushed (default: nowhere).
+func WithEvents(s Sink) Option { return func(c *Center) { c.sink = s } }
+
+// WithPrompts sets the prompts and hold music played to callers (default:
+// none; callers then wait in silence and the IVR's prompts are skipped).
+func WithPrompts(p Prompts) Option { return func(c *Center) { c.prompts = p } }
+
+// WithTick sets how often Run looks at the timers (ACW expiry, maximum
+// wait, announcements, tier widening) when nothing else wakes it. Default
+// 250 ms.
+func WithTick(d time.Duration) Option { return func(c *Center) { c.tick = d } }
+
+// WithRingTimeout sets the ring timeout for groups that leave theirs zero
+// and for calls routed straight to an agent. Default 20 s.
+func WithRingTimeout(d time.Duration) Option { return func(c *Center) { c.ringTimeout = d } }
+
+// Center is the orchestrator. Create with New, then run Run.
+type Center struct {
+	st          Store
+	log         *slog.Logger
+	now         func() time.Time
+	sink        Sink
+	prompts     Prompts
+	tick        time.Duration
+	ringTimeout time.Duration
+	kick        chan struct{}
+
+	mu       sync.Mutex
+	agents   map[string]*agent
+	groups   map[string]callcenter.SkillGroup
+	members  map[string][]callcenter.Member // by group
+	memberOf map[string][]string            // agent -> group names
+	statuses []callcenter.CustomStatus
+	q        dispatcher
+	calls    map[string]*queued
+	handle   map[string]handleTime // by group, since start
+}
+
+// handleTime is how long a group's answered calls lasted, for the
+// expected-wait announcement.
+type handleTime struct {
+	calls int
+	total time.Duration
+}
+
+// defaultHandleTime is assumed until a group has answered calls.
+const defaultHandleTime = 2 * time.Minute
+
+// expectedWaitLocked estimates the wait of the caller at position in
+// group: the callers ahead times the average call, shared by the members
+// signed in.
+func (c *Center) expectedWaitLocked(group string, position int) time.Duration {
+	avg := defaultHandleTime
+	if h := c.handle[group]; h.calls > 0 {
+		avg = h.total / time.Duration(h.calls)
+	}
+	online := 0
+	for _, m := range c.members[group] {
+		if a := c.agents[m.Agent]; a != nil && a.m.Status().Presence != callcenter.PresenceOffline {
+			online++
+		}
+	}
+	return time.Duration(position) * avg / time.Duration(max(online, 1))
+}
+
+// agent is one agent's live state.
+type agent struct {
+	m *agentstate.Machine
+	// call is the call the agent is ringing for or talking on, when the
+	// center (or an AgentActivity) put it there.
+	call string
+}
+
+// New loads groups, members and custom statuses from st.
+func New(st Store, opts ...Option) (*Center, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: no store", ErrConfig)
+	}
+	c := &Center{
+		st:          st,
+		log:         slog.New(slog.DiscardHandler),
+		now:         time.Now,
+		sink:        nopSink{},
+		tick:        250 * time.Millisecond,
+		ringTimeout: 20 * time.Second,
+		kick:        make(chan struct{}, 1),
+		agents:      map[string]*agent{},
+		groups:      map[string]callcenter.SkillGroup{},
+		members:     map[string][]callcenter.Member{},
+		memberOf:    map[string][]string{},
+		q:           newLineQueue(),
+		calls:       map[string]*queued{},
+		handle:      map[string]handleTime{},
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.log == nil || c.now == nil || c.sink == nil || c.tick <= 0 || c.ringTimeout <= 0 {
+		return nil, fmt.Errorf("%w: nil logger, clock or sink, or non-positive tick or ring timeout", ErrConfig)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Reload reads groups, members and custom statuses again (after admin
+// changes). Calls waiting keep their place.
+func (c *Center) Reload(ctx context.Context) error {
+	groups, err := c.st.ListGroups(ctx)
+	if err != nil {
+		return fmt.Errorf("center: load groups: %w", err)
+	}
+	members := map[string][]callcenter.Member{}
+	for _, g := range groups {
+		ms, err := c.st.Members(ctx, g.Name)
+		if err != nil {
+			return fmt.Errorf("center: load members of %s: %w", g.Name, err)
+		}
+		members[g.Name] = ms
+	}
+	statuses, err := c.st.ListCustomStatuses(ctx)
+	if err != nil {
+		return fmt.Errorf("center: load custom statuses: %w", err)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name := range c.groups {
+		if _, ok := members[name]; !ok {
+			c.q.removeGroup(name)
+		}
+	}
+	c.groups = map[string]callcenter.SkillGroup{}
+	c.memberOf = map[string][]string{}
+	for _, g := range groups {
+		c.groups[g.Name] = g
+		c.q.setGroup(g, members[g.Name])
+		for _, m := range members[g.Name] {
+			c.memberOf[m.Agent] = append(c.memberOf[m.Agent], g.Name)
+			c.agentLocked(m.Agent) // the ACD learns every member's status
+		}
+	}
+	c.members = members
+	c.statuses = statuses
+	c.wake()
+	return nil
+}
+
+// agentLocked returns the agent's live state, creating it offline.
+func (c *Center) agentLocked(wn string) *agent {
+	a := c.agents[wn]
+	if a == nil {
+		a = &agent{m: agentstate.New(wn, c.now())}
+		c.agents[wn] = a
+		c.q.updateAgent(a.m.Status(), 0)
+	}
+	return a
+}
+
+// changedLocked persists and pushes an agent's new status, its figures and
+// its groups' figures, and wakes the dispatcher when it became available.
+func (c *Center) changedLocked(a *agent, st callcenter.AgentStatus) {
+	now := c.now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := c.st.AppendStatus(ctx, st); err != nil {
+		c.log.Error("center: persist status", "agent", st.Agent, "error", err)
+	}
+	cancel()
+	fig := a.m.Figures(now)
+	c.q.updateAgent(st, fig.Calls)
+	c.sink.Status(st.Agent, st)
+	c.sink.Figures(st.Agent, fig)
+	c.pushGroupsLocked(c.memberOf[st.Agent]...)
+	if st.Available() {
+		c.wake()
+	}
+}
+
+// pushGroupsLocked sends the live figures of groups to their members.
+func (c *Center) pushGroupsLocked(groups ...string) {
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, m := range c.members[g] {
+			if !seen[m.Agent] {
+				seen[m.Agent] = true
+				c.sink.Groups(m.Agent, c.groupsLocked(m.Agent))
+			}
+		}
+	}
+}
+
+func (c *Center) groupsLocked(agent string) []callcenter.GroupFigures {
+	now := c.now()
+	var out []callcenter.GroupFigures
+	for _, name := range c.memberOf[agent] {
+		gf := callcenter.GroupFigures{Group: name}
+		gf.Waiting, gf.LongestWait = c.q.waiting(name, now)
+		for _, m := range c.members[name] {
+			a := c.agents[m.Agent]
+			if a == nil {
+				continue
+			}
+			st := a.m.Status()
+			switch {
+			case st.Presence == callcenter.PresenceOffline:
+			case st.Available():
+				gf.Idle++
+			case st.Activity == callcenter.ActivityTalking || st.Activity == callcenter.ActivityRinging:
+				gf.Talking++
+			default:
+				gf.Busy++
+			}
+		}
+		out = append(out, gf)
+	}
+	return out
+}
+
+func (c *Center) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// transition runs one state machine operation and publishes its result;
+// a refusal comes back as *RefusedError.
+func (c *Center) transitionLocked(a *agent, op func(now time.Time) (callcenter.AgentStatus, error)) (callcenter.AgentStatus, error) {
+	before := a.m.Status()
+	st, err := op(c.now())
+	if err != nil {
+		var te *agentstate.TransitionError
+		if errors.As(err, &te) && !errors.Is(err, agentstate.ErrBadInput) {
+			return st, &RefusedError{Agent: st.Agent, Err: err}
+		}
+		return st, fmt.Errorf("center: agent %s: %w", st.Agent, err)
+	}
+	if st != before {
+		c.changedLocked(a, st)
+	}
+	return st, nil
+}
+
+// Login signs the agent in (phone busy, SPEC §2). A second login of a
+// signed-in agent (a takeover) keeps the status as it is.
+func (c *Center) Login(agent string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(agent)
+	if a.m.Status().Presence != callcenter.PresenceOffline {
+		return
+	}
+	if _, err := c.transitionLocked(a, a.m.Login); err != nil {
+		c.log.Warn("center: login", "agent", agent, "error", err)
+	}
+}
+
+// Logout signs the agent out. A call ringing or up is not cut: the agent
+// is signed out when it ends (the state machine refuses it before).
+func (c *Center) Logout(agent string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(agent)
+	if _, err := c.transitionLocked(a, a.m.Logout); err != nil {
+		c.log.Info("center: logout refused", "agent", agent, "error", err)
+	}
+}
+
+// Status is the agent's current status.
+func (c *Center) Status(agent string) callcenter.AgentStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.agentLocked(agent).m.Status()
+}
+
+// Figures are the agent's figures today.
+func (c *Center) Figures(agent string) callcenter.AgentFigures {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.agentLocked(agent).m.Figures(c.now())
+}
+
+// Groups are the live figures of the agent's skill groups.
+func (c *Center) Groups(agent string) []callcenter.GroupFigures {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.groupsLocked(agent)
+}
+
+// GroupLabel is a group's label (server.GroupLabeler); the name when the
+// group is unknown.
+func (c *Center) GroupLabel(group string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if g, ok := c.groups[group]; ok && g.Label != "" {
+		return g.Label
+	}
+	return group
+}
+
+// CustomStatuses are the admin-defined statuses in menu order.
+func (c *Center) CustomStatuses() []callcenter.CustomStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.statuses)
+}
+
+// ChangeStatus applies the agent's request: presence first, then the
+// phone status, then auto-answer. It stops at the first refusal and
+// returns the status reached.
+func (c *Center) ChangeStatus(ctx context.Context, agentWN string, ch callcenter.StatusChange) (callcenter.AgentStatus, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(agentWN)
+	m := a.m
+	if ch.Presence != nil {
+		switch *ch.Presence {
+		case callcenter.PresenceOffline:
+			if m.Status().Presence != callcenter.PresenceOffline {
+				if st, err := c.transitionLocked(a, m.Logout); err != nil {
+					return st, err
+				}
+			}
+		case callcenter.PresenceOnline:
+			switch m.Status().Presence {
+			case callcenter.PresenceOffline:
+				if st, err := c.transitionLocked(a, m.Login); err != nil {
+					return st, err
+				}
+			case callcenter.PresenceCustom:
+				if st, err := c.transitionLocked(a, m.ClearCustom); err != nil {
+					return st, err
+				}
+			}
+		case callcenter.PresenceCustom:
+			if ch.Custom == nil || !slices.ContainsFunc(c.statuses, func(s callcenter.CustomStatus) bool { return s.Name == *ch.Custom }) {
+				name := ""
+				if ch.Custom != nil {
+					name = *ch.Custom
+				}
+				return m.Status(), fmt.Errorf("%w %q: %w", ErrUnknownStatus, name, callcenter.ErrInvalid)
+			}
+			if m.Status().Presence == callcenter.PresenceOffline {
+				if st, err := c.transitionLocked(a, m.Login); err != nil {
+					return st, err
+				}
+			}
+			name := *ch.Custom
+			if st, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return m.SetCustom(name, now) }); err != nil {
+				return st, err
+			}
+		default:
+			return m.Status(), fmt.Errorf("center: presence %d: %w", *ch.Presence, callcenter.ErrInvalid)
+		}
+	}
+	if ch.Phone != nil {
+		p := *ch.Phone
+		if st, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return m.SetPhone(p, now) }); err != nil {
+			return st, err
+		}
+	}
+	if ch.AutoAnswer != nil {
+		on := *ch.AutoAnswer
+		if st, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return m.SetAutoAnswer(on, now) }); err != nil {
+			return st, err
+		}
+	}
+	return m.Status(), nil
+}
+
+// FinishACW ends the agent's after-call work now.
+func (c *Center) FinishACW(ctx context.Context, agentWN string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(agentWN)
+	_, err := c.transitionLocked(a, a.m.FinishACW)
+	return err
+}
+
+// ExtendACW adds d to the agent's after-call work.
+func (c *Center) ExtendACW(ctx context.Context, agentWN string, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.agentLocked(agentWN)
+	st, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.ExtendACW(d, now) })
+	if err == nil {
+		// ExtendACW keeps Since, so transition saw no change; the new
+		// countdown still has to reach the store and the phone bar.
+		c.changedLocked(a, st)
+	}
+	return err
+}
+
+// Run serves the timers (ACW expiry, maximum waits, announcements, tier
+// widening) and hands waiting calls to agents, until ctx ends.
+func (c *Center) Run(ctx context.Context) error {
+	t := time.NewTicker(c.tick)
+	defer t.Stop()
+	for {
+		c.step()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-c.kick:
+		}
+	}
+}
+
+// step applies the passing of time and makes the offers the ACD picks.
+func (c *Center) step() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for _, a := range c.agents {
+		if st, changed := a.m.Tick(now); changed {
+			c.changedLocked(a, st)
+		}
+	}
+	for _, q := range c.calls {
+		g := c.groups[q.group]
+		if g.MaxWait > 0 && !q.expired && now.Sub(q.enqueued) >= g.MaxWait {
+			q.expired = true
+			q.send(queueEvent{kind: evExpired})
+		}
+		if g.AnnounceEvery > 0 && now.Sub(q.announced) >= g.AnnounceEvery {
+			q.announced = now
+			pos := c.q.position(q.id)
+			q.send(queueEvent{kind: evAnnounce, position: pos, wait: c.expectedWaitLocked(q.group, pos)})
+		}
+	}
+	for _, as := range c.q.next(now) {
+		q := c.calls[as.callID]
+		if q == nil {
+			c.q.dequeue(as.callID)
+			continue
+		}
+		var rung []string
+		for _, wn := range as.agents {
+			a := c.agentLocked(wn)
+			if _, err := c.transitionLocked(a, a.m.Offer); err != nil {
+				c.log.Debug("center: offer refused", "agent", wn, "error", err)
+				continue
+			}
+			a.call = q.id
+			rung = append(rung, wn)
+		}
+		if len(rung) == 0 {
+			c.q.offerEnded(q.id)
+			continue
+		}
+		q.send(queueEvent{kind: evOffer, agents: rung})
+	}
+}
+
+type nopSink struct{}
+
+func (nopSink) Status(string, callcenter.AgentStatus)    {}
+func (nopSink) Figures(string, callcenter.AgentFigures)  {}
+func (nopSink) Groups(string, []callcenter.GroupFigures) {}
+func (nopSink) Offer(string, callcenter.ScreenPop)       {}
+func (nopSink) Missed(string, callcenter.Offer)          {}
+func (nopSink) Notice(string, callcenter.Notice)         {}
