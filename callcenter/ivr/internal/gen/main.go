@@ -7,7 +7,8 @@
 // (or `go generate ./assets`). Speech comes from espeak-ng (voices en-us and
 // cmn) shaped by sox into 8 kHz mono 16-bit WAV: the rate of the G.711
 // trunk most callers arrive on, so a prompt costs 16 kB a second and no
-// resampling in the common case. The hold music is synthesised here in Go,
+// resampling in the common case. sox runs with -R (repeatable dither), so
+// regenerating unchanged texts rewrites identical files. The hold music is synthesised here in Go,
 // so it is exactly reproducible and needs no sample library.
 package main
 
@@ -171,7 +172,7 @@ func render(tmp string, p prompt, dst string) error {
 	if p.beep {
 		speech = filepath.Join(tmp, "speech.wav")
 	}
-	if err := run("sox", raw, "-r", strconv.Itoa(rate), "-b", "16", "-c", "1", "-e", "signed-integer", speech,
+	if err := run("sox", "-R", raw, "-r", strconv.Itoa(rate), "-b", "16", "-c", "1", "-e", "signed-integer", speech,
 		"silence", "-l", "1", "0.02", "0.3%", "-1", "0.25", "0.3%", "reverse", "silence", "1", "0.02", "0.3%", "reverse",
 		"highpass", "200", "lowpass", "3400", "norm", "-3", "pad", "0.05", "0.15"); err != nil {
 		return err
@@ -182,11 +183,11 @@ func render(tmp string, p prompt, dst string) error {
 	// The record tone: 1400 Hz, clearly apart from speech and from the
 	// 1000 Hz tones tests use, short fades so it does not click.
 	beep := filepath.Join(tmp, "beep.wav")
-	if err := run("sox", "-n", "-r", strconv.Itoa(rate), "-b", "16", "-c", "1", "-e", "signed-integer", beep,
+	if err := run("sox", "-R", "-n", "-r", strconv.Itoa(rate), "-b", "16", "-c", "1", "-e", "signed-integer", beep,
 		"synth", "0.4", "sine", "1400", "vol", "0.5", "fade", "0.01", "0.4", "0.01", "pad", "0.2", "0.1"); err != nil {
 		return err
 	}
-	return run("sox", speech, beep, dst)
+	return run("sox", "-R", speech, beep, dst)
 }
 
 func run(name string, args ...string) error {
