@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -26,7 +27,14 @@ type phoneBarView struct {
 	backspace, call, answer, hangup, mute    *widget.Button
 	menu                                     *widget.Button
 	autoAnswer                               *widget.Check
-	content                                  fyne.CanvasObject
+	// Issue 3: status, figures, customer card and history; nil parts
+	// (tests of the bare bar) leave them out.
+	statusView *statusView
+	card       *customerCard
+	cardBox    fyne.CanvasObject
+	history    *historyView
+	tabs       *container.AppTabs
+	content    fyne.CanvasObject
 }
 
 var (
@@ -34,7 +42,7 @@ var (
 	colorOffline = color.NRGBA{R: 0x9e, G: 0x9e, B: 0x9e, A: 0xff}
 )
 
-func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *phoneBarView {
+func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func() fyne.Canvas) *phoneBarView {
 	v := &phoneBarView{keys: map[string]*widget.Button{}}
 
 	v.indicator = canvas.NewCircle(colorOffline)
@@ -52,7 +60,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	v.status = widget.NewLabelWithData(m.Status)
 	v.menu = widget.NewButtonWithIcon("", theme.MenuIcon(), nil)
 	v.menu.OnTapped = func() {
-		widget.ShowPopUpMenuAtRelativePosition(menu, c(), fyne.NewPos(0, v.menu.Size().Height), v.menu)
+		widget.ShowPopUpMenuAtRelativePosition(menu(), c(), fyne.NewPos(0, v.menu.Size().Height), v.menu)
 	}
 	// The name and status sit tight together; the menu button keeps its
 	// own height at the top right instead of stretching down the header.
@@ -131,33 +139,95 @@ func newPhoneBarView(m *vm.PhoneBarVM, menu *fyne.Menu, c func() fyne.Canvas) *p
 	controls := container.NewGridWithColumns(2, v.call, v.answer, v.hangup, v.mute)
 
 	v.autoAnswer = widget.NewCheck(lang.L("Auto-answer"), m.SetAutoAnswer)
-	onBool(m.AutoAnswer, func(on bool) {
-		if v.autoAnswer.Checked != on {
-			v.autoAnswer.SetChecked(on)
-		}
-	})
+	bindCheck(v.autoAnswer, m.AutoAnswer, m.SetAutoAnswer)
 
 	v.message = widget.NewLabelWithData(m.Message)
 	v.message.Wrapping = fyne.TextWrapWord
 	v.message.Importance = widget.WarningImportance
 
-	box := container.NewVBox(
-		v.header,
-		widget.NewSeparator(),
+	if p == nil {
+		box := container.NewVBox(
+			v.header,
+			widget.NewSeparator(),
+			v.audioRow,
+			numberRow,
+			pad,
+			v.callInfo,
+			v.digits,
+			controls,
+			v.autoAnswer,
+			v.message,
+		)
+		showWhenSet(v.callInfo, m.CallInfo, box)
+		showWhenSet(v.digits, m.Digits, box)
+		showWhenSet(v.message, m.Message, box)
+		showWhenSet(v.audioRow, m.AudioNotice, box)
+		v.content = container.NewPadded(box)
+		return v
+	}
+
+	// With the call center: the status drop-down and figures sit under
+	// the header for every tab; the customer card of a live or just
+	// ended call sits above the call controls.
+	v.statusView = newStatusView(p.status, c, func() {
+		if v.content != nil {
+			v.content.Refresh()
+		}
+	})
+	v.card = newCustomerCard(p.pop, true)
+	v.cardBox = cardBackground(v.card.content)
+	phoneTab := container.NewVBox(
 		v.audioRow,
 		numberRow,
 		pad,
 		v.callInfo,
+		v.cardBox,
 		v.digits,
 		controls,
-		v.autoAnswer,
 		v.message,
 	)
-	showWhenSet(v.callInfo, m.CallInfo, box)
-	showWhenSet(v.digits, m.Digits, box)
-	showWhenSet(v.message, m.Message, box)
-	showWhenSet(v.audioRow, m.AudioNotice, box)
-	v.content = container.NewPadded(box)
+	showWhenSet(v.callInfo, m.CallInfo, phoneTab)
+	showWhenSet(v.digits, m.Digits, phoneTab)
+	showWhenSet(v.message, m.Message, phoneTab)
+	showWhenSet(v.audioRow, m.AudioNotice, phoneTab)
+	// The ringing pop covers the bar and shows the customer itself.
+	cardShown := func() {
+		vis, _ := p.pop.Visible.Get()
+		ringing, _ := m.Incoming.Get()
+		if show := vis && !ringing; show != v.cardBox.Visible() {
+			if show {
+				v.cardBox.Show()
+			} else {
+				v.cardBox.Hide()
+			}
+			phoneTab.Refresh()
+		}
+	}
+	v.cardBox.Hide()
+	p.pop.Visible.AddListener(binding.NewDataListener(cardShown))
+	m.Incoming.AddListener(binding.NewDataListener(cardShown))
+
+	v.history = newHistoryView(p.history)
+	phoneItem := container.NewTabItemWithIcon(lang.L("Phone"), icon("phone"), phoneTab)
+	historyItem := container.NewTabItemWithIcon(lang.L("History"), icon("history"), v.history.content)
+	v.tabs = container.NewAppTabs(phoneItem, historyItem)
+	v.tabs.OnSelected = func(it *container.TabItem) {
+		on := it == historyItem
+		if on {
+			p.history.Load()
+		}
+		p.history.SetViewing(on)
+	}
+	onString(p.history.Badge, func(b string) {
+		if b == "" {
+			historyItem.Text = lang.L("History")
+		} else {
+			historyItem.Text = lang.L("History ({{.Count}})", map[string]any{"Count": b})
+		}
+		v.tabs.Refresh()
+	})
+	top := container.NewVBox(v.header, widget.NewSeparator(), v.statusView.content)
+	v.content = container.NewPadded(container.NewBorder(top, nil, nil, nil, v.tabs))
 	return v
 }
 
@@ -172,21 +242,30 @@ type incomingPop struct {
 }
 
 // newIncomingPop makes the pop; it leaves above (the bar's header) in view.
-func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas, above fyne.CanvasObject) *incomingPop {
+// With a screen pop view-model it shows the customer's card from it.
+func newIncomingPop(m *vm.PhoneBarVM, sp *vm.PopVM, c fyne.Canvas, above fyne.CanvasObject) *incomingPop {
 	p := &incomingPop{}
 	title := widget.NewLabelWithStyle(lang.L("Incoming call"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	p.caller = widget.NewLabelWithData(m.CallerNumber)
-	p.caller.Alignment = fyne.TextAlignCenter
-	p.caller.SizeName = theme.SizeNameSubHeadingText
-	p.caller.TextStyle.Bold = true
-	centerText := newFormatted(m.CenterNumber, func(n string) string {
-		if n == "" {
-			return ""
-		}
-		return lang.L("via {{.Number}}", map[string]any{"Number": n})
-	})
-	p.center = widget.NewLabelWithData(centerText)
-	p.center.Alignment = fyne.TextAlignCenter
+	var who fyne.CanvasObject
+	var center binding.String
+	if sp != nil {
+		card := newCustomerCard(sp, false)
+		p.caller, p.center, who, center = card.number, card.via, card.content, sp.Via
+	} else {
+		p.caller = widget.NewLabelWithData(m.CallerNumber)
+		p.caller.Alignment = fyne.TextAlignCenter
+		p.caller.SizeName = theme.SizeNameSubHeadingText
+		p.caller.TextStyle.Bold = true
+		center = newFormatted(m.CenterNumber, func(n string) string {
+			if n == "" {
+				return ""
+			}
+			return lang.L("via {{.Number}}", map[string]any{"Number": n})
+		})
+		p.center = widget.NewLabelWithData(center)
+		p.center.Alignment = fyne.TextAlignCenter
+		who = container.NewVBox(p.caller, p.center)
+	}
 	p.answer = widget.NewButtonWithIcon(lang.L("Answer"), icon("phone"), m.Answer)
 	p.answer.Importance = widget.SuccessImportance
 	p.reject = widget.NewButtonWithIcon(lang.L("Reject"), icon("hangup"), m.Reject)
@@ -194,15 +273,17 @@ func newIncomingPop(m *vm.PhoneBarVM, c fyne.Canvas, above fyne.CanvasObject) *i
 	content := container.NewVBox(
 		layout.NewSpacer(), // centre vertically in a pop taller than its content
 		container.NewCenter(widget.NewIcon(icon("phone"))),
-		title, p.caller, p.center,
+		title, who,
 		container.NewGridWithColumns(2, p.answer, p.reject),
 		layout.NewSpacer(),
 	)
 	p.popup = widget.NewModalPopUp(container.NewPadded(content), c)
-	showWhenSet(p.center, m.CenterNumber, content)
-	// The center number may arrive after the pop is up (from the server's
-	// event stream): lay the pop out again so its background grows with it.
-	onString(m.CenterNumber, func(string) { p.popup.Refresh() })
+	if sp == nil {
+		showWhenSet(p.center, center, content)
+	}
+	// The customer's details may arrive after the pop is up (from the
+	// server's event stream): lay the pop out again so it grows with them.
+	onString(center, func(string) { p.popup.Refresh() })
 	onBool(m.Incoming, func(on bool) {
 		if on {
 			pad := theme.Padding()

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/agentphone/agentphone/callcenter/api"
 	"github.com/agentphone/agentphone/ui/vm"
 )
 
@@ -40,10 +41,19 @@ type Config struct {
 	AutoLogin bool
 	// AutoAnswer turns auto-answer on at login whatever was saved.
 	AutoAnswer bool
+	// Ready asks the server for "idle" at login, so queue calls come
+	// without a click (demo and headless runs).
+	Ready bool
+	// Language forces the UI language ("en", "zh-CN"); empty uses the one
+	// chosen in the ☰ menu, else the system's.
+	Language string
 }
 
-// prefAutoAnswer keeps the auto-answer switch across runs.
-const prefAutoAnswer = "phone.auto_answer"
+// Preference keys of the shell.
+const (
+	prefAutoAnswer = "phone.auto_answer" // the auto-answer switch across runs
+	prefLanguage   = "ui.language"       // "", "en" or "zh-CN"
+)
 
 // Shell owns the one window of the softphone and moves it between the login
 // form and the phone bar.
@@ -58,6 +68,10 @@ type Shell struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// foreground is whether the app has the focus: notifications are only
+	// raised while it has not. Main goroutine only.
+	foreground bool
+
 	// Fields below change on the main goroutine only.
 	loginView *loginView
 	audioWin  fyne.Window // open audio settings, nil when closed
@@ -68,6 +82,8 @@ type Shell struct {
 type session struct {
 	cancel context.CancelFunc
 	bar    *vm.PhoneBarVM
+	parts  *parts
+	sess   vm.Session
 	view   *phoneBarView
 	pop    *incomingPop
 	stop   func()
@@ -79,8 +95,18 @@ func NewShell(cfg Config) *Shell {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Shell{cfg: cfg, log: cfg.Log}
+	s := &Shell{cfg: cfg, log: cfg.Log, foreground: true}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Language == "" {
+		if l := cfg.App.Preferences().String(prefLanguage); l != "" {
+			if err := UseLanguage(l); err != nil {
+				s.log.Warn("language", "err", err)
+			}
+		}
+	}
+	lc := cfg.App.Lifecycle()
+	lc.SetOnEnteredForeground(func() { s.foreground = true })
+	lc.SetOnExitedForeground(func() { s.foreground = false })
 	opts := []vm.LoginOption{vm.WithLoginLogger(cfg.Log)}
 	if cfg.Keyring != nil {
 		opts = append(opts, vm.WithKeyring(cfg.Keyring))
@@ -166,8 +192,29 @@ func (s *Shell) submit() {
 
 func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	ctx, cancel := context.WithCancel(s.ctx)
-	ss := &session{cancel: cancel, stop: stop}
+	ss := &session{cancel: cancel, stop: stop, sess: sess}
+	prefs := s.cfg.App.Preferences()
+	notify := func(title, body string) { fyne.Do(func() { s.notify(title, body) }) }
+	var initial api.StatusChange
+	if on := s.cfg.AutoAnswer || prefs.Bool(prefAutoAnswer); on {
+		initial.AutoAnswer = &on
+	}
+	if s.cfg.Ready {
+		online, idle := "online", "idle"
+		initial.Presence, initial.Phone = &online, &idle
+	}
+	ss.parts = &parts{
+		status: vm.NewStatusVM(sess.Backend,
+			vm.WithStatusLogger(s.log),
+			vm.WithStatusApplied(func(st api.AgentStatus) { ss.bar.ApplyStatus(st) }),
+			vm.WithLocalAutoAnswer(func(on bool) { ss.bar.SetAutoAnswer(on) }),
+			vm.WithInitialStatus(initial)),
+		pop: vm.NewPopVM(vm.WithPopLogger(s.log), vm.WithNotifier(notify)),
+		history: vm.NewHistoryVM(sess.Backend, prefs, func(n string) { ss.bar.DialNumber(n) },
+			vm.WithHistoryLogger(s.log), vm.WithMissedNotifier(notify)),
+	}
 	opts := []vm.PhoneBarOption{
+		vm.WithParts(ss.parts.status, ss.parts.pop, ss.parts.history),
 		vm.WithLogger(s.log),
 		vm.WithServerEvents(sess.Backend.Events(ctx)),
 		vm.WithSignedOut(func(reason string) {
@@ -185,31 +232,114 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 		opts = append(opts, vm.WithAudioNotice(s.cfg.Headset.Notice))
 	}
 	ss.bar = vm.NewPhoneBarVM(sess.Login.Agent, p, opts...)
-	menu := fyne.NewMenu("",
-		fyne.NewMenuItem(lang.L("Audio settings…"), s.showAudio),
-		fyne.NewMenuItemSeparator(),
-		fyne.NewMenuItem(lang.L("Log out"), func() { s.logout(false) }),
-		fyne.NewMenuItem(lang.L("Reset login"), func() { s.logout(true) }),
-	)
-	prefs := s.cfg.App.Preferences()
 	ss.bar.SetAutoAnswer(s.cfg.AutoAnswer || prefs.Bool(prefAutoAnswer))
 	ss.bar.AutoAnswer.AddListener(binding.NewDataListener(func() {
 		on, _ := ss.bar.AutoAnswer.Get()
 		prefs.SetBool(prefAutoAnswer, on)
 	}))
-	ss.view = newPhoneBarView(ss.bar, menu, s.win.Canvas)
 	ss.done.Add(1)
 	go func() {
 		defer ss.done.Done()
 		ss.bar.Run(ctx)
 	}()
 	s.session = ss
-	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), sess.Login.Agent.WorkNumber))
+	s.showBar(ss)
+	ss.parts.history.Load()
+}
+
+// showBar builds the session's widgets (again after a language change).
+func (s *Shell) showBar(ss *session) {
+	if ss.pop != nil {
+		ss.pop.popup.Hide()
+	}
+	ss.view = newPhoneBarView(ss.bar, ss.parts, func() *fyne.Menu { return s.menu(ss) }, s.win.Canvas)
+	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), ss.sess.Login.Agent.WorkNumber))
 	s.win.SetContent(ss.view.content)
-	ss.pop = newIncomingPop(ss.bar, s.win.Canvas(), ss.view.header)
-	// Tall enough for a call in progress (call info, DTMF and a message
-	// line appear then), so the window does not jump when a call starts.
-	s.win.Resize(fyne.NewSize(380, ss.view.content.MinSize().Height+3*theme.TextSize()*2))
+	ss.pop = newIncomingPop(ss.bar, ss.parts.pop, s.win.Canvas(), ss.view.header)
+	// Tall enough for a call in progress (call info, customer card, DTMF
+	// and a message line appear then), so the window does not jump when
+	// a call starts.
+	s.win.Resize(fyne.NewSize(400, ss.view.content.MinSize().Height+9*theme.TextSize()))
+}
+
+// menu is the ☰ menu: the agent's groups, the call mode, audio, language,
+// logging out. Built when opened, so the groups are current.
+func (s *Shell) menu(ss *session) *fyne.Menu {
+	var groups []*fyne.MenuItem
+	for _, g := range ss.parts.status.Groups() {
+		it := fyne.NewMenuItem(g.Label+" — "+g.Text, nil)
+		it.Disabled = true
+		groups = append(groups, it)
+	}
+	if len(groups) == 0 {
+		it := fyne.NewMenuItem(lang.L("You are in no skill group"), nil)
+		it.Disabled = true
+		groups = append(groups, it)
+	}
+	groupsItem := fyne.NewMenuItem(lang.L("Skill groups"), nil)
+	groupsItem.ChildMenu = fyne.NewMenu("", groups...)
+
+	voip := fyne.NewMenuItem(lang.L("VoIP (computer audio)"), func() {})
+	voip.Checked = true
+	callback := fyne.NewMenuItem(lang.L("PSTN callback (not available yet)"), nil)
+	callback.Disabled = true
+	desk := fyne.NewMenuItem(lang.L("Desk phone (not available yet)"), nil)
+	desk.Disabled = true
+	mode := fyne.NewMenuItem(lang.L("Call mode"), nil)
+	mode.ChildMenu = fyne.NewMenu("", voip, callback, desk)
+
+	return fyne.NewMenu("",
+		groupsItem,
+		mode,
+		fyne.NewMenuItem(lang.L("Audio settings…"), s.showAudio),
+		s.languageMenu(),
+		fyne.NewMenuItemSeparator(),
+		fyne.NewMenuItem(lang.L("Log out"), func() { s.logout(false) }),
+		fyne.NewMenuItem(lang.L("Reset login"), func() { s.logout(true) }),
+	)
+}
+
+// languageMenu switches the UI language; the choice is kept.
+func (s *Shell) languageMenu() *fyne.MenuItem {
+	cur := s.cfg.App.Preferences().String(prefLanguage)
+	var items []*fyne.MenuItem
+	for _, l := range []struct{ tag, label string }{
+		{"", lang.L("System language")},
+		{"en", "English"},
+		{"zh-CN", "简体中文"},
+	} {
+		it := fyne.NewMenuItem(l.label, func() { s.setLanguage(l.tag) })
+		it.Checked = cur == l.tag
+		items = append(items, it)
+	}
+	m := fyne.NewMenuItem(lang.L("Language"), nil)
+	m.ChildMenu = fyne.NewMenu("", items...)
+	return m
+}
+
+// setLanguage switches the language now and for later runs, and builds
+// the window again in it. Main goroutine only.
+func (s *Shell) setLanguage(tag string) {
+	s.cfg.App.Preferences().SetString(prefLanguage, tag)
+	if err := UseLanguage(tag); err != nil {
+		s.log.Warn("language", "err", err)
+		return
+	}
+	if ss := s.session; ss != nil {
+		s.showBar(ss)
+		ss.bar.Tick() // the view-models' texts follow on their next render
+		return
+	}
+	s.showLogin()
+}
+
+// notify raises a desktop notification unless the window is in front,
+// where the pop already shows it. Main goroutine only.
+func (s *Shell) notify(title, body string) {
+	if s.foreground {
+		return
+	}
+	s.cfg.App.SendNotification(fyne.NewNotification(title, body))
 }
 
 // showAudio opens the audio settings, or brings them to the front.
@@ -268,5 +398,7 @@ func (s *Shell) endSession(ss *session) {
 	ss.cancel()
 	ss.done.Wait()
 	ss.bar.Close()
+	ss.parts.status.Close()
+	ss.parts.history.Close()
 	ss.stop()
 }

@@ -7,6 +7,8 @@ package ui
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/data/binding"
@@ -24,6 +26,22 @@ func LoadTranslations() error {
 		return fmt.Errorf("load translations: %w", err)
 	}
 	return nil
+}
+
+// UseLanguage switches the UI language: "en", "zh-CN", or "" for the
+// system's. fyne/v2/lang reads the locale from the environment (LANGUAGE
+// wins over LANG unless the locale is C, which LC_ALL overrides), so the
+// choice is made there and the translations are loaded again.
+func UseLanguage(tag string) error {
+	if tag == "" {
+		os.Unsetenv("LANGUAGE")
+		os.Unsetenv("LC_ALL")
+	} else {
+		t := strings.ReplaceAll(tag, "-", "_")
+		os.Setenv("LANGUAGE", t)
+		os.Setenv("LC_ALL", t+".UTF-8")
+	}
+	return LoadTranslations()
 }
 
 // AppIcon is the application icon.

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -22,26 +23,38 @@ var t0 = time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
 
 // barFixture is a phone bar in a test window with a frozen clock.
 type barFixture struct {
-	m    *vm.PhoneBarVM
-	v    *phoneBarView
-	pop  *incomingPop
-	w    fyne.Window
-	now  time.Time
-	menu *fyne.Menu
+	m      *vm.PhoneBarVM
+	parts  *parts
+	center *fakeCenter
+	v      *phoneBarView
+	pop    *incomingPop
+	w      fyne.Window
+	now    time.Time
+	menu   *fyne.Menu
 }
 
 func newBarFixture(t *testing.T) *barFixture {
-	test.NewTempApp(t)
-	f := &barFixture{now: t0}
+	a := test.NewTempApp(t)
+	f := &barFixture{now: t0, center: &fakeCenter{}}
+	clock := func() time.Time { return f.now }
+	f.parts = &parts{
+		status: vm.NewStatusVM(f.center, vm.WithStatusClock(clock),
+			vm.WithStatusApplied(func(st api.AgentStatus) { f.m.ApplyStatus(st) })),
+		pop: vm.NewPopVM(vm.WithPopClock(clock, time.UTC)),
+		history: vm.NewHistoryVM(f.center, a.Preferences(), func(n string) { f.m.DialNumber(n) },
+			vm.WithHistoryClock(clock, time.UTC)),
+	}
+	t.Cleanup(f.parts.status.Close)
+	t.Cleanup(f.parts.history.Close)
 	f.m = vm.NewPhoneBarVM(api.Agent{WorkNumber: "1001", Name: "Alice Wu"}, newFakePhone(),
-		vm.WithClock(func() time.Time { return f.now }))
+		vm.WithClock(clock), vm.WithParts(f.parts.status, f.parts.pop, f.parts.history))
 	t.Cleanup(f.m.Close)
 	f.menu = fyne.NewMenu("", fyne.NewMenuItem("Audio settings…", nil))
 	f.w = test.NewTempWindow(t, nil)
-	f.v = newPhoneBarView(f.m, f.menu, f.w.Canvas)
+	f.v = newPhoneBarView(f.m, f.parts, func() *fyne.Menu { return f.menu }, f.w.Canvas)
 	f.w.SetContent(f.v.content)
-	f.pop = newIncomingPop(f.m, f.w.Canvas(), f.v.header)
-	f.w.Resize(fyne.NewSize(380, 600))
+	f.pop = newIncomingPop(f.m, f.parts.pop, f.w.Canvas(), f.v.header)
+	f.w.Resize(fyne.NewSize(400, 720))
 	return f
 }
 
@@ -50,9 +63,28 @@ func (f *barFixture) advance(d time.Duration) {
 	f.m.Tick()
 }
 
+// register registers the phone and gives the agent an idle status with
+// today's figures and two groups, as callcenterd's snapshot does.
 func (f *barFixture) register(t *testing.T) {
 	f.m.Handle(vm.PhoneEvent{Kind: vm.EventRegistration, Reg: vm.RegRegistered})
+	f.center.status = api.AgentStatus{Presence: "online", Phone: "idle", Since: f.now}
+	f.m.HandleServer(serverEvent(t, api.EventSnapshot, f.now, api.Snapshot{
+		Agent:    api.Agent{WorkNumber: "1001", Name: "Alice Wu"},
+		Status:   &api.AgentStatus{Presence: "online", Phone: "idle", Since: f.now},
+		Figures:  &api.Figures{TalkTimeSec: 1505, Calls: 12, BusyTotalSec: 2400, IdleTotalSec: 3130},
+		Groups:   []api.Group{{Name: "sales", Label: "Sales", Waiting: 2, LongestWaitSec: 48, Idle: 1, Busy: 2, Talking: 3}, {Name: "vip", Label: "VIP", Idle: 2}},
+		Statuses: []api.CustomStatus{{Name: "meeting", Label: "Meeting"}, {Name: "break", Label: "Break"}},
+	}))
 	f.advance(12 * time.Second)
+}
+
+func serverEvent(t *testing.T, typ string, at time.Time, v any) api.Event {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api.Event{Type: typ, Time: at, Data: b}
 }
 
 func TestLoginWindowGolden(t *testing.T) {

@@ -448,6 +448,10 @@ func (m *StatusVM) Groups() []GroupLine {
 	return out
 }
 
+// HandleCall is part of the bar's parts: the server reports the agent's
+// ringing and talking itself, as status events.
+func (m *StatusVM) HandleCall(PhoneEvent) {}
+
 // Tick refreshes the timers.
 func (m *StatusVM) Tick() {
 	m.mu.Lock()
