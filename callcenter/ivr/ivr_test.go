@@ -340,3 +340,43 @@ func TestReasonString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRun feeds any key sequence (DTMF garbage included) to the demo
+// menus, loops and broken ones among them: every run must end, with a
+// routable outcome, within the hop bound.
+func FuzzRun(f *testing.F) {
+	f.Add("main", "1")
+	f.Add("a", "1111111111111111")
+	f.Add("main", "9999999999999999")
+	f.Add("main", "x\x00é#*ABCD")
+	f.Add("loopy", "2*2*2*2*")
+	f.Fuzz(func(t *testing.T, start, in string) {
+		keys := NewDigits()
+		var pushed string
+		for _, r := range in {
+			if keys.Push(r) {
+				pushed += string(r)
+			}
+		}
+		silent := playerFunc(func(context.Context, string) error { return nil })
+		res, err := Run(context.Background(), start, hotline(time.Millisecond), silent, keys)
+		if errors.Is(err, ErrNoMenu) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !terminal(res.Action) {
+			t.Fatalf("outcome %+v is not routable", res.Action)
+		}
+		if len(res.Path) == 0 || len(res.Path) > DefaultMaxHops {
+			t.Fatalf("path %v", res.Path)
+		}
+		if !strings.HasPrefix(pushed, res.Keys) {
+			t.Fatalf("keys %q are not what was pressed (%q)", res.Keys, pushed)
+		}
+		if res.Tries > DefaultMaxHops*MaxTriesLimit {
+			t.Fatalf("%d tries", res.Tries)
+		}
+	})
+}
