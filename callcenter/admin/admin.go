@@ -11,6 +11,18 @@
 //	number list
 //	number disable <number>
 //	number enable <number>
+//	number route <number> (--ivr MENU | --group GROUP | --agent WORK-NUMBER)
+//	group add <name> --label LABEL [--strategy S] [--ring-timeout 20s] [--max-wait 2m]
+//	    [--overflow none|group|voicemail] [--overflow-group G] [--acw 30s]
+//	    [--tier-widen 30s] [--announce 30s] [--ivr MENU]
+//	group list
+//	group member add <group> <work-number> [--level 1]
+//	group member remove <group> <work-number>
+//	group members <group>
+//	ivr set <name> --prompt P [--timeout 5s] [--tries 3] [--on-fail ACTION] --choice DIGIT=ACTION ...
+//	ivr list
+//	status add <name> --label LABEL
+//	status list
 //	seed
 //
 // Passwords are stored as a salted scrypt hash for login, plus the SIP digest
@@ -28,7 +40,16 @@
 //	1002         Han Meimei  agent       demo1234
 //	2001         Wang Fang   supervisor  demo1234
 //
-//	center number 4008001234 "Hotline", routed to agent 1001
+//	skill group  label     strategy      ring  max wait → overflow  ACW  members (level)
+//	sales        售前咨询  longest_idle  15s   90s → support        15s  1001 (1), 1002 (2)
+//	support      售后服务  longest_idle  20s   -                    30s  1002 (1), 2001 (1)
+//
+//	custom statuses  meeting 会议中, break 小休, training 培训
+//	IVR menu main    prompt welcome_main: 1 → sales, 2 → support, 9 → repeat;
+//	                 5 s timeout, 3 tries, then sales
+//
+//	center number 4008001234 "Hotline", routed to IVR main (and to agent 1001
+//	as the fallback of servers that only route to agents)
 package admin
 
 import (
@@ -56,10 +77,25 @@ commands:
   number list
   number disable <number>
   number enable <number>
-  seed            create the demo agents and number (idempotent)
+  number route <number> (--ivr MENU | --group GROUP | --agent WORK-NUMBER)
+  group add <name> --label LABEL [--strategy longest_idle|round_robin|fewest_calls|ring_all|skill_tiers]
+      [--ring-timeout 20s] [--max-wait 2m] [--overflow none|group|voicemail] [--overflow-group GROUP]
+      [--acw 30s] [--tier-widen 30s] [--announce 30s] [--ivr MENU]
+  group list
+  group member add <group> <work-number> [--level 1]
+  group member remove <group> <work-number>
+  group members <group>
+  ivr set <name> --prompt PROMPT [--timeout 5s] [--tries 3] [--on-fail ACTION] --choice DIGIT=ACTION ...
+  ivr list
+  status add <name> --label LABEL
+  status list
+  seed            create the demo agents, groups, statuses, IVR menu and number (idempotent)
 
 Work numbers are 1-16 letters or digits; numbers are digits with an optional
-leading +; passwords have at least 6 characters.
+leading +; passwords have at least 6 characters. Group, menu and status names
+are 1-32 letters, digits, '_', '-' or '.'. An ACTION is group:NAME, menu:NAME,
+agent:WORK-NUMBER, repeat or hangup; DIGIT is 0-9, * or #. Skill level 1 is
+the best. --acw 0 turns after-call work off; --max-wait 0 means no limit.
 `
 
 // Run executes one admin command given as args (without the program and
@@ -83,9 +119,10 @@ func Run(ctx context.Context, st store.Store, realm string, args []string, stdou
 		if err := Seed(ctx, st, realm); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintln(stdout, "demo data present: agents 1001, 1002, 2001 (password "+DemoPassword+"), number "+DemoNumber)
+		_, err := fmt.Fprintln(stdout, "demo data present: agents 1001, 1002, 2001 (password "+DemoPassword+
+			"), groups sales and support, statuses meeting, break, training, IVR menu "+DemoIVR+", number "+DemoNumber)
 		return err
-	case "agent", "number":
+	case "agent", "number", "group", "ivr", "status":
 	default:
 		return c.usage(fmt.Sprintf("unknown command %q", args[0]))
 	}
@@ -93,6 +130,12 @@ func Run(ctx context.Context, st store.Store, realm string, args []string, stdou
 		return c.usage(fmt.Sprintf("%s: missing subcommand", args[0]))
 	}
 	sub, rest := args[0]+" "+args[1], args[2:]
+	if sub == "group member" {
+		if len(rest) == 0 {
+			return c.usage("group member: missing subcommand (add or remove)")
+		}
+		sub, rest = sub+" "+rest[0], rest[1:]
+	}
 	switch sub {
 	case "agent add":
 		return c.agentAdd(rest)
@@ -112,6 +155,26 @@ func Run(ctx context.Context, st store.Store, realm string, args []string, stdou
 		return c.numberDisable(rest, true)
 	case "number enable":
 		return c.numberDisable(rest, false)
+	case "number route":
+		return c.numberRoute(rest)
+	case "group add":
+		return c.groupAdd(rest)
+	case "group list":
+		return c.groupList(rest)
+	case "group member add":
+		return c.memberAdd(rest)
+	case "group member remove":
+		return c.memberRemove(rest)
+	case "group members":
+		return c.groupMembers(rest)
+	case "ivr set":
+		return c.ivrSet(rest)
+	case "ivr list":
+		return c.ivrList(rest)
+	case "status add":
+		return c.statusAdd(rest)
+	case "status list":
+		return c.statusList(rest)
 	}
 	return c.usage(fmt.Sprintf("unknown command %q", sub))
 }
@@ -321,11 +384,7 @@ func (c *cmd) numberList(args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NUMBER\tNAME\tROUTE\tDISABLED")
 	for _, n := range numbers {
-		route := n.RouteAgent
-		if route == "" {
-			route = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.E164, n.Name, route, yesNo(n.Disabled))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.E164, n.Name, formatRoute(n), yesNo(n.Disabled))
 	}
 	return tw.Flush()
 }
@@ -355,48 +414,4 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-// Demo data created by Seed.
-const (
-	DemoPassword   = "demo1234"
-	DemoNumber     = "4008001234"
-	DemoNumberName = "Hotline"
-	DemoRouteAgent = "1001"
-)
-
-// DemoAgents returns the demo agents Seed creates (without credentials).
-func DemoAgents() []callcenter.Agent {
-	return []callcenter.Agent{
-		{WorkNumber: "1001", Name: "Li Lei", Role: callcenter.RoleAgent},
-		{WorkNumber: "1002", Name: "Han Meimei", Role: callcenter.RoleAgent},
-		{WorkNumber: "2001", Name: "Wang Fang", Role: callcenter.RoleSupervisor},
-	}
-}
-
-// Seed creates the demo data (see the package comment) where it is missing.
-// It never changes rows that exist, so an admin's later changes survive a
-// restart of `make run`.
-func Seed(ctx context.Context, st store.Store, realm string) error {
-	for _, a := range DemoAgents() {
-		_, err := st.AgentByWorkNumber(ctx, a.WorkNumber)
-		if err == nil {
-			continue
-		}
-		if !errors.Is(err, callcenter.ErrNotFound) {
-			return fmt.Errorf("seed: %w", err)
-		}
-		if a.PasswordHash, a.HA1MD5, a.HA1SHA256, err = credentials(realm, a.WorkNumber, DemoPassword); err != nil {
-			return fmt.Errorf("seed agent %s: %w", a.WorkNumber, err)
-		}
-		// ErrExists: another process seeded it in between, which is as good.
-		if _, err := st.CreateAgent(ctx, a); err != nil && !errors.Is(err, callcenter.ErrExists) {
-			return fmt.Errorf("seed: %w", err)
-		}
-	}
-	_, err := st.CreateNumber(ctx, callcenter.Number{E164: DemoNumber, Name: DemoNumberName, RouteAgent: DemoRouteAgent})
-	if err != nil && !errors.Is(err, callcenter.ErrExists) {
-		return fmt.Errorf("seed: %w", err)
-	}
-	return nil
 }

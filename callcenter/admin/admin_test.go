@@ -210,7 +210,10 @@ func TestSeed(t *testing.T) {
 // a failure is an error (never a silent success with usage on stderr).
 func FuzzRun(f *testing.F) {
 	for _, s := range []string{"agent add 1001 --name Li --password secret1", "agent list", "number add 400 --name x --route",
-		"agent passwd --password", "number disable", "-h", "agent add -- 1001", "agent add 1001 --role= --name=x --password=yyyyyy"} {
+		"agent passwd --password", "number disable", "-h", "agent add -- 1001", "agent add 1001 --role= --name=x --password=yyyyyy",
+		"group add sales --label x --overflow-group y", "group member add sales 1001 --level -3", "group member",
+		"ivr set main --prompt p --choice 1=group:sales --choice #=menu: --on-fail repeat", "status add a --label b",
+		"number route 400 --ivr main --agent 1"} {
 		f.Add(s)
 	}
 	st, err := store.Open(context.Background(), ":memory:")
