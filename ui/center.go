@@ -1,7 +1,7 @@
 package ui
 
 import (
-	"image/color"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -206,55 +206,86 @@ func showGroups(m *vm.StatusVM, c fyne.Canvas, under fyne.CanvasObject) {
 
 // customerCard shows the screen pop's customer: number, name, region and
 // carrier, earlier calls, and the center number and group it came through.
+// The incoming pop has room for a line each; the bar's card (compact) packs
+// them into three lines so a call fits the window with its dial pad.
 type customerCard struct {
 	title, number, name, region, calls, via *widget.Label
 	dismiss                                 *widget.Button
 	content                                 *fyne.Container
 }
 
-func newCustomerCard(m *vm.PopVM, withTitle bool) *customerCard {
+func newCustomerCard(m *vm.PopVM, compact bool) *customerCard {
 	k := &customerCard{}
 	k.title = widget.NewLabelWithData(m.Title)
 	k.title.TextStyle.Bold = true
 	k.number = widget.NewLabelWithData(m.Number)
 	k.number.TextStyle.Bold = true
-	k.number.SizeName = theme.SizeNameSubHeadingText
 	k.name = widget.NewLabelWithData(m.Name)
 	k.region = widget.NewLabelWithData(m.Region)
 	k.calls = widget.NewLabelWithData(m.Calls)
 	k.calls.Importance = widget.LowImportance
 	k.via = widget.NewLabelWithData(m.Via)
 	k.via.Importance = widget.LowImportance
-	for _, l := range []*widget.Label{k.name, k.region, k.calls, k.via} {
-		l.Alignment = fyne.TextAlignCenter
-	}
-	k.number.Alignment = fyne.TextAlignCenter
 	k.dismiss = widget.NewButtonWithIcon("", theme.WindowCloseIcon(), m.Dismiss)
 	k.dismiss.Importance = widget.LowImportance
-	lines := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), k.number, k.name, k.region, k.calls, k.via)
-	if withTitle {
-		head := container.NewBorder(nil, nil, nil, k.dismiss, k.title)
-		k.content = container.NewVBox(head, lines)
-		// Only an ended call's card can be closed.
-		onStage := func() {
-			st, _ := m.Stage.Get()
-			if vm.PopStage(st) == vm.PopEnded {
-				k.dismiss.Show()
-			} else {
-				k.dismiss.Hide()
+	tight := func(o ...fyne.CanvasObject) *fyne.Container {
+		return container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), o...)
+	}
+	if !compact {
+		k.number.SizeName = theme.SizeNameSubHeadingText
+		for _, l := range []*widget.Label{k.number, k.name, k.region, k.calls, k.via} {
+			l.Alignment = fyne.TextAlignCenter
+		}
+		lines := tight(k.number, k.name, k.region, k.calls, k.via)
+		for _, pair := range []struct {
+			l *widget.Label
+			b binding.String
+		}{{k.name, m.Name}, {k.region, m.Region}, {k.calls, m.Calls}, {k.via, m.Via}} {
+			showWhenSet(pair.l, pair.b, lines)
+		}
+		k.content = container.NewVBox(lines)
+		return k
+	}
+	// Compact: "In call  13800138000  ×" / "张三 · 上海市 · 中国移动" /
+	// "3 earlier calls · last 03-02 07:30 · via 4008001234 · Sales".
+	who := widget.NewLabelWithData(joined(" · ", m.Name, m.Region))
+	who.Truncation = fyne.TextTruncateEllipsis
+	more := widget.NewLabelWithData(joined(" · ", m.Calls, m.Via))
+	more.Importance = widget.LowImportance
+	more.SizeName = theme.SizeNameCaptionText
+	more.Truncation = fyne.TextTruncateEllipsis
+	head := container.NewBorder(nil, nil, k.title, k.dismiss, k.number)
+	lines := tight(head, who, more)
+	showWhenSet(who, joined(" · ", m.Name, m.Region), lines)
+	k.content = lines
+	// Only an ended call's card can be closed.
+	m.Stage.AddListener(binding.NewDataListener(func() {
+		st, _ := m.Stage.Get()
+		if vm.PopStage(st) == vm.PopEnded {
+			k.dismiss.Show()
+		} else {
+			k.dismiss.Hide()
+		}
+	}))
+	return k
+}
+
+// joined derives "a · b" from the non-empty values of src.
+func joined(sep string, src ...binding.String) binding.String {
+	out := binding.NewString()
+	update := func() {
+		var parts []string
+		for _, b := range src {
+			if v, _ := b.Get(); v != "" {
+				parts = append(parts, v)
 			}
 		}
-		m.Stage.AddListener(binding.NewDataListener(onStage))
-	} else {
-		k.content = container.NewVBox(lines)
+		_ = out.Set(strings.Join(parts, sep))
 	}
-	for _, pair := range []struct {
-		l *widget.Label
-		b binding.String
-	}{{k.name, m.Name}, {k.region, m.Region}, {k.calls, m.Calls}, {k.via, m.Via}} {
-		showWhenSet(pair.l, pair.b, lines)
+	for _, b := range src {
+		b.AddListener(binding.NewDataListener(update))
 	}
-	return k
+	return out
 }
 
 // cardBackground puts o on a rounded panel.
@@ -272,9 +303,6 @@ type historyView struct {
 	message *widget.Label
 	content fyne.CanvasObject
 }
-
-// missedRed is the colour of missed calls (and the badge).
-var missedRed = color.NRGBA{R: 0xe5, G: 0x39, B: 0x35, A: 0xff}
 
 func newHistoryView(m *vm.HistoryVM) *historyView {
 	v := &historyView{}
@@ -329,7 +357,9 @@ func newHistoryRow() fyne.CanvasObject {
 	r.detail = widget.NewLabel("")
 	r.detail.SizeName = theme.SizeNameCaptionText
 	r.detail.Truncation = fyne.TextTruncateEllipsis
-	r.when = widget.NewLabel("")
+	// Sized for the longest time shown ("03-01 14:02"): rows are laid out
+	// once from the template, before their text is set.
+	r.when = widget.NewLabel("00-00 00:00")
 	r.when.Importance = widget.LowImportance
 	r.icon = widget.NewIcon(nil)
 	r.callBack = widget.NewButtonWithIcon("", icon("phone"), func() {

@@ -120,6 +120,9 @@ func (m *HistoryVM) Close() {
 	m.wg.Wait()
 }
 
+// Wait waits for loads in flight (tests, and callers that need the list).
+func (m *HistoryVM) Wait() { m.wg.Wait() }
+
 // Load fetches the history in the background.
 func (m *HistoryVM) Load() {
 	m.mu.Lock()

@@ -164,6 +164,9 @@ func (m *StatusVM) Close() {
 	m.wg.Wait()
 }
 
+// Wait waits for the requests in flight.
+func (m *StatusVM) Wait() { m.wg.Wait() }
+
 func (m *StatusVM) goCmd(f func(ctx context.Context)) {
 	m.wg.Add(1)
 	go func() {
