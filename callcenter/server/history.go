@@ -14,16 +14,6 @@ import (
 	"github.com/agentphone/agentphone/callcenter/api"
 )
 
-// OfferStore is the part of the store that keeps queue offers: the offers
-// an agent did not answer are its missed calls. callcenter/store's SQLite
-// store has it. A Store without it gives a history of call records only.
-type OfferStore interface {
-	// Offers returns the agent's offers made at or after since (zero: no
-	// bound), newest first, at most limit (0: no limit); only the ones not
-	// answered when missedOnly.
-	Offers(ctx context.Context, agent string, since time.Time, missedOnly bool, limit int) ([]callcenter.Offer, error)
-}
-
 // historyQuery is the parsed query of GET /v1/history.
 type historyQuery struct {
 	callsQuery
@@ -57,34 +47,74 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
 		return
 	}
-	wn := id.agent.WorkNumber
-	ctx := r.Context()
+	items, err := s.history(r.Context(), id.agent.WorkNumber, q)
+	if err != nil {
+		writeInternal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, items)
+}
+
+// maxOfferRead bounds the offers one history request reads.
+const maxOfferRead = 16 * MaxCallsLimit
+
+// history reads the agent's records and offers and merges them.
+//
+// One call may have several offers (missed, offered again, answered), so
+// limit offers do not make limit calls. Offers are read newest first, in
+// pages that double until the page is full of calls and the oldest offer
+// read is older than the last call kept: an older offer belongs to an older
+// call (a call starts before it is offered), so it can change nothing kept.
+//
+// Missed calls alone: a missed offer's call may have been answered at a
+// later offer, so every offer since the oldest missed one read is read too.
+// The center records an answered offer for each answer of a queue call,
+// and calls that are not queue calls are never missed.
+func (s *Server) history(ctx context.Context, wn string, q historyQuery) ([]api.HistoryItem, error) {
 	var recs []callcenter.CallRecord
 	if !q.missedOnly {
+		var err error
 		recs, err = s.store.CallRecords(ctx, callcenter.RecordFilter{
 			Agent: wn, Since: q.since, Until: q.until, Limit: q.limit,
 		})
 		if err != nil {
-			writeInternal(w, fmt.Errorf("call records of %s: %w", wn, err))
-			return
+			return nil, fmt.Errorf("call records of %s: %w", wn, err)
 		}
 	}
-	var offers []callcenter.Offer
-	if ofs, ok := s.store.(OfferStore); ok {
-		// The store bounds offers below only: with until set, the newest
-		// limit offers may all lie after it, so ask for as many as allowed
-		// then (a page of history, not the whole of it).
-		n := q.limit
-		if !q.until.IsZero() {
-			n = MaxCallsLimit
-		}
-		offers, err = ofs.Offers(ctx, wn, q.since, q.missedOnly, n)
+	for n := q.limit; ; n = min(2*n, maxOfferRead) {
+		read, offers, err := s.offerPage(ctx, wn, q, n)
 		if err != nil {
-			writeInternal(w, fmt.Errorf("offers to %s: %w", wn, err))
-			return
+			return nil, err
+		}
+		items := mergeHistory(wn, recs, offers, q.until, q.missedOnly, q.limit)
+		switch {
+		case read < n, n == maxOfferRead:
+			return items, nil // every offer there is, or as many as we read
+		case q.missedOnly && len(items) == q.limit:
+			return items, nil // an older missed offer cannot unmiss a kept call
+		case len(items) == q.limit && len(offers) > 0 &&
+			offers[len(offers)-1].OfferedAt.Before(items[len(items)-1].StartedAt):
+			return items, nil
 		}
 	}
-	writeJSON(w, http.StatusOK, mergeHistory(wn, recs, offers, q.until, q.missedOnly, q.limit))
+}
+
+// offerPage reads the agent's newest n offers (missed ones with
+// q.missedOnly, then all offers since the oldest of them); read is how
+// many of the n were there.
+func (s *Server) offerPage(ctx context.Context, wn string, q historyQuery, n int) (read int, offers []callcenter.Offer, err error) {
+	offers, err = s.store.Offers(ctx, wn, q.since, q.missedOnly, n)
+	if err != nil {
+		return 0, nil, fmt.Errorf("offers to %s: %w", wn, err)
+	}
+	read = len(offers)
+	if q.missedOnly && read > 0 {
+		offers, err = s.store.Offers(ctx, wn, offers[read-1].OfferedAt, false, 0)
+		if err != nil {
+			return 0, nil, fmt.Errorf("offers to %s: %w", wn, err)
+		}
+	}
+	return read, offers, nil
 }
 
 // mergeHistory joins an agent's call records and offers into history rows,

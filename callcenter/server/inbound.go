@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/agentstate"
 	"github.com/agentphone/agentphone/callcenter/api"
 )
 
@@ -23,8 +24,9 @@ type Center interface {
 	// Logout takes the agent offline.
 	Logout(agent string)
 	Status(agent string) callcenter.AgentStatus
-	// ChangeStatus applies ch or refuses it: refusals (a rule of SPEC §2,
-	// such as no switching answering off while ringing) are answered 409.
+	// ChangeStatus applies ch or refuses it. Refusals are the state
+	// machine's *agentstate.TransitionError (answered 409); see
+	// writeCenterError for the other errors.
 	ChangeStatus(ctx context.Context, agent string, ch callcenter.StatusChange) (callcenter.AgentStatus, error)
 	FinishACW(ctx context.Context, agent string) error
 	ExtendACW(ctx context.Context, agent string, d time.Duration) error
@@ -44,16 +46,7 @@ const CodeRefused = "refused"
 // MaxACWExtend bounds one POST /v1/me/acw/extend.
 const MaxACWExtend = time.Hour
 
-// Refusal is how the center says no to a command because of the agent's
-// state; the server answers 409 "refused" with Reason as the message.
-// Errors that are not refusals are internal (500), and errors matching
-// callcenter.ErrInvalid or callcenter.ErrNotFound are the client's (400).
-type Refusal interface {
-	error
-	Refused() bool
-}
-
-// errNoCenter answers the inbound endpoints on a server without a center.
+// noCenterMessage answers the inbound endpoints on a server without a center.
 const noCenterMessage = "the inbound call center is not enabled on this server"
 
 // inbound wraps an authenticated handler that needs the center.
@@ -67,14 +60,23 @@ func (s *Server) inbound(h authedFunc) http.HandlerFunc {
 	})
 }
 
-// writeCenterError answers an error of a center command.
+// writeCenterError answers an error of a center command. The agent state
+// machine's refusals (*agentstate.TransitionError: a rule of SPEC §2 such
+// as no switching answering off while ringing) are 409 "refused" with the
+// rule as the message; bad arguments (callcenter.ErrInvalid, which some
+// transition errors also match) and unknown names are the client's (400);
+// anything else is internal.
 func writeCenterError(w http.ResponseWriter, what string, err error) {
-	var ref Refusal
+	var te *agentstate.TransitionError
 	switch {
-	case errors.As(err, &ref) && ref.Refused():
-		writeError(w, http.StatusConflict, CodeRefused, err.Error())
 	case errors.Is(err, callcenter.ErrInvalid), errors.Is(err, callcenter.ErrNotFound):
 		writeError(w, http.StatusBadRequest, api.CodeBadRequest, err.Error())
+	case errors.As(err, &te):
+		msg := "refused"
+		if te.Reason != nil {
+			msg = te.Reason.Error()
+		}
+		writeError(w, http.StatusConflict, CodeRefused, msg)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, api.CodeInternal, what+": "+err.Error())
 	default:
@@ -244,7 +246,8 @@ type GroupLabeler interface {
 	GroupLabel(group string) string
 }
 
-// The center is asked only on the pull side (requests and snapshots), which
+// groupLabel asks the center for a group's label. The center is asked only
+// on the pull side (requests and snapshots), which
 // run outside the center's locks; what it said is remembered for pushes,
 // which may come from inside them.
 func (s *Server) groupLabel(name string) string {

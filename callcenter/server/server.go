@@ -21,7 +21,7 @@ import (
 
 // Store is what the server needs from persistence. callcenter/store's SQLite
 // store satisfies it; it is declared here, at the consumer, so that tests
-// and other engines only need these five methods.
+// and other engines only need these methods.
 type Store interface {
 	// AgentByWorkNumber returns callcenter.ErrNotFound for an unknown agent.
 	AgentByWorkNumber(ctx context.Context, workNumber string) (callcenter.Agent, error)
@@ -32,6 +32,10 @@ type Store interface {
 	// (a token hash; "" revokes all) and returns the ones it revoked.
 	RevokeSessions(ctx context.Context, workNumber string, except string) ([]callcenter.Session, error)
 	CallRecords(ctx context.Context, f callcenter.RecordFilter) ([]callcenter.CallRecord, error)
+	// Offers returns the agent's queue offers made at or after since (zero:
+	// no bound), newest first, at most limit (0: no limit); only the ones
+	// not answered (missed calls) when missedOnly.
+	Offers(ctx context.Context, agent string, since time.Time, missedOnly bool, limit int) ([]callcenter.Offer, error)
 }
 
 // Defaults; each has an option.
