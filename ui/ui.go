@@ -44,6 +44,15 @@ func UseLanguage(tag string) error {
 	return LoadTranslations()
 }
 
+// UseLanguageOrSystem is UseLanguage for a tag that may be empty: empty
+// keeps the environment as it is (the system's language).
+func UseLanguageOrSystem(tag string) error {
+	if tag == "" {
+		return LoadTranslations()
+	}
+	return UseLanguage(tag)
+}
+
 // AppIcon is the application icon.
 func AppIcon() fyne.Resource {
 	return fyne.NewStaticResource("Icon.png", assets.Must("Icon.png"))

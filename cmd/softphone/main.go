@@ -1,9 +1,10 @@
 // Command softphone is the agent softphone: log in to callcenterd, register
 // the SIP phone it hands out, and show the phone bar.
 //
-//	softphone [-server URL] [-user 1001 -password secret] [-virtual-audio] [-lang zh-CN]
+//	softphone [-server URL] [-user 1001 -password secret] [-ready] [-virtual-audio] [-lang zh-CN]
 //
-// With -user and -password it logs in at start (demos, headless runs).
+// With -user and -password it logs in at start (demos, headless runs);
+// -ready then sets the agent idle so queue calls come at once.
 // -virtual-audio replaces the sound card with virtual devices (no PortAudio).
 package main
 
@@ -16,7 +17,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -50,6 +50,7 @@ func main() {
 	language := flag.String("lang", "", "UI language, en or zh-CN (default: from the environment)")
 	sipListen := flag.String("sip-listen", "", "local SIP address host:port (default: the address that reaches the registrar, any port)")
 	autoAnswer := flag.Bool("auto-answer", false, "answer incoming calls without a click (also a switch on the phone bar)")
+	ready := flag.Bool("ready", false, "set the status to idle at login, so queue calls come without a click")
 	verbose := flag.Bool("v", false, "debug logging")
 	flag.Parse()
 
@@ -58,7 +59,7 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if err := run(log, options{*server, *user, *password, *virtual, *language, *sipListen, *autoAnswer}); err != nil {
+	if err := run(log, options{*server, *user, *password, *virtual, *language, *sipListen, *autoAnswer, *ready}); err != nil {
 		log.Error("softphone", "err", err)
 		os.Exit(1)
 	}
@@ -69,19 +70,14 @@ type options struct {
 	server, user, password string
 	virtual                bool
 	language, sipListen    string
-	autoAnswer             bool
+	autoAnswer, ready      bool
 }
 
 func run(log *slog.Logger, o options) error {
 	server, user, password, virtual, language, sipListen := o.server, o.user, o.password, o.virtual, o.language, o.sipListen
-	if language != "" {
-		// fyne/v2/lang reads the locale from the environment; LANGUAGE wins
-		// over LANG unless the locale is C, which LC_ALL overrides.
-		tag := strings.ReplaceAll(language, "-", "_")
-		os.Setenv("LANGUAGE", tag)
-		os.Setenv("LC_ALL", tag+".UTF-8")
-	}
-	if err := ui.LoadTranslations(); err != nil {
+	// -lang wins over the language chosen in the ☰ menu (the shell
+	// applies that one), which wins over the system's.
+	if err := ui.UseLanguageOrSystem(language); err != nil {
 		log.Warn("translations", "err", err)
 	}
 
@@ -154,6 +150,8 @@ func run(log *slog.Logger, o options) error {
 		Password:   password,
 		AutoLogin:  user != "" && password != "",
 		AutoAnswer: o.autoAnswer,
+		Ready:      o.ready,
+		Language:   language,
 	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter/api"
@@ -92,10 +91,10 @@ func (b *ClientBackend) History(ctx context.Context, since time.Time, missedOnly
 	return h, centerErr("history", err)
 }
 
-// centerErr marks a refusal (the server understood and said no: 403, 409,
-// 422) as a *RefusedError with the server's own message, which is written
-// for the agent, and a route the server lacks (a non-API 404 or 405) as
-// ErrUnsupported.
+// centerErr marks a refusal (the server understood and said no: 400, 403,
+// 409 "refused", 422) as a *RefusedError with the server's own message,
+// which is written for the agent, and a server without the inbound call
+// center (404, 405 on these fixed routes) as ErrUnsupported.
 func centerErr(what string, err error) error {
 	if err == nil {
 		return nil
@@ -103,13 +102,10 @@ func centerErr(what string, err error) error {
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		switch ce.Status {
-		case http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity:
+		case http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity:
 			return fmt.Errorf("%s: %w", what, &RefusedError{Reason: ce.Message})
 		case http.StatusNotFound, http.StatusMethodNotAllowed:
-			// Our API answers JSON; a bare 404/405 is a server without the route.
-			if strings.HasPrefix(ce.Code, "http_") {
-				return fmt.Errorf("%s: %w: %w", what, ErrUnsupported, err)
-			}
+			return fmt.Errorf("%s: %w: %w", what, ErrUnsupported, err)
 		}
 	}
 	if errors.Is(err, client.ErrUnreachable) {
