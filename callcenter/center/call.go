@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/agentstate"
 	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
 	"github.com/nyaruka/phonenumbers"
@@ -316,7 +317,11 @@ func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipe
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.agentLocked(wn)
-	if _, err := c.transitionLocked(a, a.m.Answer); err != nil {
+	op := a.m.Answer
+	if a.m.Status().Activity != callcenter.ActivityRinging {
+		op = a.m.StartOutbound // a busy agent took a direct call
+	}
+	if _, err := c.transitionLocked(a, op); err != nil {
 		c.log.Warn("center: answer", "agent", wn, "error", err)
 	}
 	a.call = callID
@@ -383,6 +388,9 @@ func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID strin
 			log.Info("center: offer failed", "agent", r.agent, "error", r.err)
 		}
 		before := a.m.Status()
+		if before.Activity != callcenter.ActivityRinging {
+			break // a busy agent's direct call: missed, but no state to end
+		}
 		st, notice, err := a.m.MissedOffer(c.now())
 		if err != nil {
 			log.Debug("center: missed offer", "agent", r.agent, "error", err)
@@ -407,19 +415,29 @@ func (c *Center) recordOfferLocked(o callcenter.Offer) {
 }
 
 // direct rings one agent (a number or IVR choice routed to an agent): no
-// queue; when the agent cannot take it the caller hears all-busy.
+// queue. A direct call is not a queue call, so a signed-in agent's phone
+// rings even when busy (the status then does not show the ringing); an
+// agent signed out or already on a call is not rung and the caller hears
+// all-busy.
 func (c *Center) direct(ctx context.Context, call *sipedge.InboundCall, wn string, pop callcenter.ScreenPop, log *slog.Logger) {
 	c.playMusic(ctx, call)
 	started := c.now()
 	c.mu.Lock()
 	a := c.agentLocked(wn)
-	_, err := c.transitionLocked(a, a.m.Offer)
-	if err == nil {
+	st := a.m.Status()
+	free := st.Presence != callcenter.PresenceOffline && a.call == "" &&
+		st.Activity != callcenter.ActivityRinging && st.Activity != callcenter.ActivityTalking
+	if free {
 		a.call = call.ID()
+		if st.Available() {
+			if _, err := c.transitionLocked(a, a.m.Offer); err != nil {
+				log.Debug("center: direct offer", "agent", wn, "error", err)
+			}
+		}
 	}
 	c.mu.Unlock()
-	if err != nil {
-		log.Info("center: agent cannot take a direct call", "agent", wn, "error", err)
+	if !free {
+		log.Info("center: agent cannot take a direct call", "agent", wn, "status", agentstate.Describe(st))
 		c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultBusy)
 		return
 	}
