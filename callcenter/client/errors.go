@@ -23,7 +23,18 @@ var (
 	// ErrTakeover: another login of the same agent replaced this session;
 	// the event stream ends with it after delivering the takeover event.
 	ErrTakeover = errors.New("session taken over by another login")
+	// ErrRefused: the agent's current state does not allow the command
+	// (e.g. switching answering off while a call rings); the *Error's
+	// Message says which rule.
+	ErrRefused = errors.New("refused in the current state")
+	// ErrInvalidArgument: the call was refused before reaching the server
+	// (e.g. a non-positive ExtendACW).
+	ErrInvalidArgument = errors.New("invalid argument")
 )
+
+// codeRefused is the server's code for ErrRefused (server.CodeRefused; the
+// client does not import the server).
+const codeRefused = "refused"
 
 // Error is an error answer of the API.
 type Error struct {
@@ -46,6 +57,8 @@ func (e *Error) Is(target error) bool {
 		return e.Code == api.CodeUnauthorized
 	case ErrDisabled:
 		return e.Code == api.CodeDisabled
+	case ErrRefused:
+		return e.Code == codeRefused && e.Status == http.StatusConflict
 	case ErrUnreachable:
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
