@@ -15,6 +15,7 @@
 //	group add <name> --label LABEL [--strategy S] [--ring-timeout 20s] [--max-wait 2m]
 //	    [--overflow none|group|voicemail] [--overflow-group G] [--acw 30s]
 //	    [--tier-widen 30s] [--announce 30s] [--ivr MENU]
+//	group set <name> [flags of group add]
 //	group list
 //	group member add <group> <work-number> [--level 1]
 //	group member remove <group> <work-number>
@@ -81,6 +82,7 @@ commands:
   group add <name> --label LABEL [--strategy longest_idle|round_robin|fewest_calls|ring_all|skill_tiers]
       [--ring-timeout 20s] [--max-wait 2m] [--overflow none|group|voicemail] [--overflow-group GROUP]
       [--acw 30s] [--tier-widen 30s] [--announce 30s] [--ivr MENU]
+  group set <name> [any flag of group add: changes only those given]
   group list
   group member add <group> <work-number> [--level 1]
   group member remove <group> <work-number>
@@ -159,6 +161,8 @@ func Run(ctx context.Context, st store.Store, realm string, args []string, stdou
 		return c.numberRoute(rest)
 	case "group add":
 		return c.groupAdd(rest)
+	case "group set":
+		return c.groupSet(rest)
 	case "group list":
 		return c.groupList(rest)
 	case "group member add":

@@ -213,7 +213,7 @@ func FuzzRun(f *testing.F) {
 		"agent passwd --password", "number disable", "-h", "agent add -- 1001", "agent add 1001 --role= --name=x --password=yyyyyy",
 		"group add sales --label x --overflow-group y", "group member add sales 1001 --level -3", "group member",
 		"ivr set main --prompt p --choice 1=group:sales --choice #=menu: --on-fail repeat", "status add a --label b",
-		"number route 400 --ivr main --agent 1"} {
+		"number route 400 --ivr main --agent 1", "group set --label x", "group set sales --ivr", "group set -x= s"} {
 		f.Add(s)
 	}
 	st, err := store.Open(context.Background(), ":memory:")

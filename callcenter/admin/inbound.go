@@ -92,48 +92,128 @@ func setFlags(fs *flag.FlagSet) map[string]bool {
 	return out
 }
 
+// groupFlags are the settings of "group add" and "group set", bound to a
+// flag set whose defaults are g's current settings.
+type groupFlags struct {
+	fs                                            *flag.FlagSet
+	label, strategy, overflow, overflowGroup, ivr *string
+	ring, maxWait, acw, tierWiden, announce       *time.Duration
+}
+
+func newGroupFlags(name string, g callcenter.SkillGroup) groupFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	acw := time.Duration(0)
+	if g.ACW {
+		acw = g.ACWDuration
+	}
+	return groupFlags{fs: fs,
+		label:         fs.String("label", g.Label, "name shown to people, e.g. 售前咨询"),
+		strategy:      fs.String("strategy", g.Strategy.String(), "longest_idle, round_robin, fewest_calls, ring_all or skill_tiers"),
+		ring:          fs.Duration("ring-timeout", g.RingTimeout, "how long one offer rings an agent"),
+		maxWait:       fs.Duration("max-wait", g.MaxWait, "longest queue wait before overflow (0: no limit)"),
+		overflow:      fs.String("overflow", g.Overflow.String(), "none, group or voicemail"),
+		overflowGroup: fs.String("overflow-group", g.OverflowGroup, "group callers move to after --max-wait"),
+		acw:           fs.Duration("acw", acw, "after-call work after each call (0: off)"),
+		tierWiden:     fs.Duration("tier-widen", g.TierWiden, "skill_tiers: admit one more level per this much wait"),
+		announce:      fs.Duration("announce", g.AnnounceEvery, "position announcements to queued callers at this interval (0: none)"),
+		ivr:           fs.String("ivr", g.IVR, "menu callers transferred to this group pass first"),
+	}
+}
+
+// apply returns g with the flags' values; a usage problem is reported
+// through c.usage.
+func (f groupFlags) apply(c *cmd, name string, g callcenter.SkillGroup) (callcenter.SkillGroup, error) {
+	st, err := callcenter.ParseStrategy(*f.strategy)
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", name, err)
+	}
+	set := setFlags(f.fs)
+	switch {
+	case set["overflow-group"] && !set["overflow"]:
+		// --overflow-group alone says where to overflow to.
+		*f.overflow = callcenter.OverflowGroup.String()
+	case set["overflow"] && !set["overflow-group"] && *f.overflow != callcenter.OverflowGroup.String():
+		// Leaving group overflow drops the old target.
+		*f.overflowGroup = ""
+	}
+	ov, err := callcenter.ParseOverflowKind(*f.overflow)
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", name, err)
+	}
+	if ov == callcenter.OverflowGroup && *f.overflowGroup == "" {
+		return g, c.usage(name + ": --overflow group needs --overflow-group")
+	}
+	g.Label, g.Strategy, g.RingTimeout, g.MaxWait = *f.label, st, *f.ring, *f.maxWait
+	g.Overflow, g.OverflowGroup = ov, *f.overflowGroup
+	g.ACW, g.ACWDuration = *f.acw > 0, *f.acw // negative: the store refuses it with the reason
+	g.TierWiden, g.AnnounceEvery, g.IVR = *f.tierWiden, *f.announce, *f.ivr
+	return g, nil
+}
+
 func (c *cmd) groupAdd(args []string) error {
 	const name = "group add"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	label := fs.String("label", "", "name shown to people, e.g. 售前咨询")
-	strategy := fs.String("strategy", callcenter.StrategyLongestIdle.String(), "longest_idle, round_robin, fewest_calls, ring_all or skill_tiers")
-	ring := fs.Duration("ring-timeout", DefaultRingTimeout, "how long one offer rings an agent")
-	maxWait := fs.Duration("max-wait", 0, "longest queue wait before overflow (0: no limit)")
-	overflow := fs.String("overflow", callcenter.OverflowNone.String(), "none, group or voicemail")
-	overflowGroup := fs.String("overflow-group", "", "group callers move to after --max-wait")
-	acw := fs.Duration("acw", 0, "after-call work after each call (0: off)")
-	tierWiden := fs.Duration("tier-widen", DefaultTierWiden, "skill_tiers: admit one more level per this much wait")
-	announce := fs.Duration("announce", 0, "position announcements to queued callers at this interval (0: none)")
-	ivr := fs.String("ivr", "", "menu callers transferred to this group pass first")
-	pos, err := c.parse(name, fs, args, "group name")
+	f := newGroupFlags(name, callcenter.SkillGroup{Strategy: callcenter.StrategyLongestIdle,
+		RingTimeout: DefaultRingTimeout, TierWiden: DefaultTierWiden})
+	pos, err := c.parse(name, f.fs, args, "group name")
 	if err != nil {
 		return err
 	}
-	if *label == "" {
+	if *f.label == "" {
 		return c.usage(name + ": missing --label")
 	}
-	st, err := callcenter.ParseStrategy(*strategy)
+	g, err := f.apply(c, name, callcenter.SkillGroup{Name: pos[0]})
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return err
 	}
-	// --overflow-group alone says where to overflow to.
-	if setFlags(fs)["overflow-group"] && !setFlags(fs)["overflow"] {
-		*overflow = callcenter.OverflowGroup.String()
-	}
-	ov, err := callcenter.ParseOverflowKind(*overflow)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if ov == callcenter.OverflowGroup && *overflowGroup == "" {
-		return c.usage(name + ": --overflow group needs --overflow-group")
-	}
-	g, err := c.st.CreateGroup(c.ctx, callcenter.SkillGroup{Name: pos[0], Label: *label, Strategy: st,
-		RingTimeout: *ring, MaxWait: *maxWait, Overflow: ov, OverflowGroup: *overflowGroup,
-		ACW: *acw > 0, ACWDuration: *acw, TierWiden: *tierWiden, AnnounceEvery: *announce, IVR: *ivr})
-	if err != nil {
+	if g, err = c.st.CreateGroup(c.ctx, g); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	_, err = fmt.Fprintf(c.stdout, "group %s (%s, %s) added\n", g.Name, g.Label, g.Strategy)
+	return err
+}
+
+// groupSet changes the settings given as flags and keeps the others.
+func (c *cmd) groupSet(args []string) error {
+	const name = "group set"
+	// The flags' defaults are the current settings, so the group is read
+	// before parsing; its name is the first argument not a flag.
+	var groupName string
+	for i := 0; i < len(args); i++ {
+		if strings.HasPrefix(args[i], "-") {
+			if !strings.Contains(args[i], "=") {
+				i++ // skip the flag's value
+			}
+			continue
+		}
+		groupName = args[i]
+		break
+	}
+	if groupName == "" {
+		return c.usage(name + ": missing group name")
+	}
+	cur, err := c.st.GroupByName(c.ctx, groupName)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	f := newGroupFlags(name, cur)
+	pos, err := c.parse(name, f.fs, args, "group name")
+	if err != nil {
+		return err
+	}
+	if pos[0] != groupName {
+		return c.usage(fmt.Sprintf("%s: group name %q must come before or after the flags, not as a flag value", name, pos[0]))
+	}
+	if len(setFlags(f.fs)) == 0 {
+		return c.usage(name + ": nothing to change")
+	}
+	g, err := f.apply(c, name, cur)
+	if err != nil {
+		return err
+	}
+	if err := c.st.UpdateGroup(c.ctx, g); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	_, err = fmt.Fprintf(c.stdout, "group %s updated\n", g.Name)
 	return err
 }
 

@@ -65,6 +65,17 @@ func TestRunInbound(t *testing.T) {
 				"support", "售后服务", "longest_idle", "20s", "-", "off", "-", "-"}},
 		{name: "group list extra", line: "group list all", wantErr: ErrUsage},
 
+		{name: "group set", setup: []string{"group add support --label S", "group add sales --label x --max-wait 1m --overflow-group support --acw 10s",
+			"group set --strategy round_robin sales --ring-timeout 9s --overflow voicemail --acw 0"},
+			line: "group list", stdout: []string{"sales", "x", "round_robin", "9s", "1m0s → voicemail", "off"}},
+		{name: "group set message", setup: []string{"group add sales --label x"}, line: "group set sales --label=y", stdout: []string{"group sales updated"}},
+		{name: "group set nothing", setup: []string{"group add sales --label x"}, line: "group set sales", wantErr: ErrUsage, stderr: "nothing to change"},
+		{name: "group set unknown", line: "group set sales --label y", wantErr: callcenter.ErrNotFound},
+		{name: "group set missing name", line: "group set --label y", wantErr: ErrUsage, stderr: "missing group name"},
+		{name: "group set two names", setup: []string{"group add sales --label x"}, line: "group set sales support --label y", wantErr: ErrUsage, stderr: "unexpected argument"},
+		{name: "group set to itself", setup: []string{"group add sales --label x"}, line: "group set sales --overflow-group sales --max-wait 1m", wantErr: callcenter.ErrInvalid},
+		{name: "group set negative", setup: []string{"group add sales --label x"}, line: "group set sales --acw -1s", wantErr: callcenter.ErrInvalid},
+
 		{name: "member add", setup: append([]string{withAgents}, "group add sales --label x"),
 			line: "group member add sales 1001 --level 2", stdout: []string{"agent 1001 in group sales at level 2"}},
 		{name: "member add unknown group", setup: []string{withAgents}, line: "group member add sales 1001", wantErr: callcenter.ErrNotFound},
@@ -119,7 +130,7 @@ func TestRunInbound(t *testing.T) {
 		{name: "number route unknown number", line: "number route 4008001234 --agent 1001", wantErr: callcenter.ErrNotFound},
 		{name: "number route unknown target", setup: []string{"number add 4008001234 --name H"}, line: "number route 4008001234 --ivr main", wantErr: callcenter.ErrNotFound},
 
-		{name: "help lists the new commands", line: "help", stdout: []string{"number route", "group add", "group member add", "ivr set", "status add"}},
+		{name: "help lists the new commands", line: "help", stdout: []string{"number route", "group add", "group set", "group member add", "ivr set", "status add"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,6 +194,13 @@ func TestRunInboundStores(t *testing.T) {
 		ACW: true, ACWDuration: 15 * time.Second, TierWiden: 10 * time.Second, AnnounceEvery: 20 * time.Second, IVR: "main"}
 	if g != want {
 		t.Fatalf("group = %+v, want %+v", g, want)
+	}
+	if _, stderr, err := run(t, st, "group set sales --label Sales --max-wait 0"); err != nil {
+		t.Fatal(err, stderr)
+	}
+	want.Label, want.MaxWait = "Sales", 0
+	if g, err := st.GroupByName(ctx, "sales"); err != nil || g != want {
+		t.Fatalf("after group set: %+v, %v; want %+v (only label and max wait changed)", g, err, want)
 	}
 	if s, _ := st.GroupByName(ctx, "support"); s.ACW || s.RingTimeout != DefaultRingTimeout || s.Overflow != callcenter.OverflowNone || s.MaxWait != 0 {
 		t.Fatalf("defaults: %+v", s)
