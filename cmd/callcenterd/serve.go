@@ -10,10 +10,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/agentphone/agentphone/assets"
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/admin"
+	"github.com/agentphone/agentphone/callcenter/center"
+	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/server"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
 	"github.com/agentphone/agentphone/callcenter/store"
@@ -42,6 +46,7 @@ type config struct {
 // instance is a running server: store, SIP edge and HTTP API.
 type instance struct {
 	st      *store.SQLite
+	center  *center.Center
 	edge    *sipedge.Edge
 	api     *server.Server
 	httpSrv *http.Server
@@ -49,6 +54,53 @@ type instance struct {
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// centerDone is closed when the center's Run has returned.
+	centerDone chan struct{}
+}
+
+// apiSink passes the center's changes to the API server, which is built
+// after the center (it needs the SIP edge's address, and the edge needs
+// the center). Changes before that have no listener to miss them.
+type apiSink struct {
+	api atomic.Pointer[server.Server]
+}
+
+func (s *apiSink) set(api *server.Server) { s.api.Store(api) }
+
+func (s *apiSink) Status(agent string, st callcenter.AgentStatus) {
+	if a := s.api.Load(); a != nil {
+		a.Status(agent, st)
+	}
+}
+
+func (s *apiSink) Figures(agent string, f callcenter.AgentFigures) {
+	if a := s.api.Load(); a != nil {
+		a.Figures(agent, f)
+	}
+}
+
+func (s *apiSink) Groups(agent string, g []callcenter.GroupFigures) {
+	if a := s.api.Load(); a != nil {
+		a.Groups(agent, g)
+	}
+}
+
+func (s *apiSink) Offer(agent string, pop callcenter.ScreenPop) {
+	if a := s.api.Load(); a != nil {
+		a.Offer(agent, pop)
+	}
+}
+
+func (s *apiSink) Missed(agent string, o callcenter.Offer) {
+	if a := s.api.Load(); a != nil {
+		a.Missed(agent, o)
+	}
+}
+
+func (s *apiSink) Notice(agent string, n callcenter.Notice) {
+	if a := s.api.Load(); a != nil {
+		a.Notice(agent, n)
+	}
 }
 
 // HTTPURL is the API's base URL.
@@ -96,10 +148,30 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		}
 	}
 
+	// The inbound call center drives trunk calls (IVR, queues, agent
+	// states); its changes go to the API server once that exists.
+	sink := &apiSink{}
+	prompts, err := ivr.NewPrompts(assets.Prompts)
+	if err != nil {
+		return nil, fmt.Errorf("IVR prompts: %w", err)
+	}
+	in.center, err = center.New(in.st, center.WithLogger(log.With("part", "center")),
+		center.WithEvents(sink), center.WithPrompts(prompts))
+	if err != nil {
+		return nil, fmt.Errorf("inbound call center: %w", err)
+	}
+	in.centerDone = make(chan struct{})
+	go func() {
+		defer close(in.centerDone)
+		in.center.Run(ctx)
+	}()
+
 	// The edge reports calls and registrations to the API server, which is
 	// built after it because it needs the edge's resolved address.
 	var api *server.Server
 	opts := []sipedge.Option{
+		sipedge.WithInbound(in.center.HandleInbound),
+		sipedge.WithAgentActivity(in.center.AgentActivity),
 		sipedge.WithLogger(log.With("part", "sip")),
 		sipedge.WithRealm(cfg.Realm),
 		sipedge.WithListen(cfg.SIPAddr),
@@ -135,8 +207,10 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		server.WithRealm(cfg.Realm),
 		server.WithSIPRegistrar(in.edge.Addr()),
 		server.WithPresence(in.edge.Registered),
+		server.WithCenter(in.center),
 	)
 	in.api = api
+	sink.set(api)
 
 	in.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -185,6 +259,10 @@ func (in *instance) closeParts() error {
 	}
 	if in.edge != nil {
 		errs = append(errs, in.edge.Close())
+	}
+	if in.centerDone != nil {
+		in.cancel()
+		<-in.centerDone
 	}
 	if in.st != nil {
 		errs = append(errs, in.st.Close())

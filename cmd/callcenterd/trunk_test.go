@@ -34,15 +34,17 @@ func startWithCarrier(t *testing.T) (*instance, *pstnsim.Sim) {
 }
 
 // TestOutsideToAgent: a customer calls the hotline; the carrier delivers it
-// to callcenterd, which rings agent 1001 (auto-answer on); tones go both
-// ways through G.711 on the trunk and Opus to the agent; the customer hangs
-// up; one inbound record; the agent's event stream saw the call's life.
+// to callcenterd, whose IVR takes "1" for sales, where agent 1001 (idle,
+// auto-answer on) is the longest idle; tones go both ways through G.711 on
+// the trunk and Opus to the agent; the customer hangs up; one inbound
+// record; the agent's event stream saw the call's life.
 func TestOutsideToAgent(t *testing.T) {
 	in, sim := startWithCarrier(t)
 	a := newAgent(t, in, "1001", 1000)
 	a.phone.SetAutoAnswer(true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	setIdle(t, a)
 	stream := a.api.Events(ctx)
 	// Wait for the stream's snapshot so the call's whole life is streamed.
 	var last uint64
@@ -59,6 +61,9 @@ func TestOutsideToAgent(t *testing.T) {
 	cust, err := sim.Call(ctx, "13800138000", "4008001234", pstnsim.CallOptions{})
 	if err != nil {
 		t.Fatalf("customer call: %v", err)
+	}
+	if err := cust.SendDTMF(ctx, "1"); err != nil {
+		t.Fatalf("customer presses 1: %v", err)
 	}
 	inc := a.nextCall(t, phone.Active)
 	if got := inc.Header("X-Caller"); got != "13800138000" {
@@ -78,7 +83,7 @@ func TestOutsideToAgent(t *testing.T) {
 	}
 	<-inc.Done()
 	rec := waitRecord(t, in, callID)
-	if rec.Type != callcenter.CallInbound || rec.Caller != "13800138000" || rec.Agent != "1001" || rec.Number != "4008001234" {
+	if rec.Type != callcenter.CallInbound || rec.Caller != "13800138000" || rec.Agent != "1001" || rec.Number != "4008001234" || rec.Group != "sales" {
 		t.Errorf("record: %+v", rec)
 	}
 	if rec.HangupBy != callcenter.PartyCaller || rec.Result != callcenter.ResultAnswered {
@@ -174,6 +179,18 @@ func TestAgentToOutside(t *testing.T) {
 		if r := recs[0]; r.Callee != tc.number || r.Result != tc.result || !r.AnsweredAt.IsZero() {
 			t.Errorf("%s: record %+v, want result %s, never answered", tc.number, r, tc.result)
 		}
+	}
+}
+
+// setIdle makes the agent available for queue calls (login leaves it busy).
+func setIdle(t *testing.T, a *agent) {
+	t.Helper()
+	idle := "idle"
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := a.api.SetStatus(ctx, api.StatusChange{Phone: &idle})
+	if err != nil || st.Phone != "idle" {
+		t.Fatalf("set %s idle: %+v, %v", a.wn, st, err)
 	}
 }
 
