@@ -1,5 +1,7 @@
 // Package store persists the call center's agents, numbers, login sessions
-// and call records behind one interface, Store. SQLite (pure Go, through
+// and call records, and the inbound call center's skill groups, IVR menus,
+// custom statuses, agent status log and queue offers, behind one interface,
+// Store. SQLite (pure Go, through
 // modernc.org/sqlite) is the embedded default; see SQLite for its choices.
 //
 // Errors: a missing row is callcenter.ErrNotFound, a duplicate key is
