@@ -11,83 +11,39 @@ import (
 	"github.com/agentphone/agentphone/callcenter/client"
 )
 
-// centerClient is the inbound call center's part of callcenter/client
-// (issue 3). It is asserted at run time rather than called directly so the
-// softphone builds while the client grows these methods: a client without
-// them makes every call fail with ErrUnsupported, and the bar hides the
-// status drop-down, exactly as with an older server.
-type centerClient interface {
-	SetStatus(ctx context.Context, ch api.StatusChange) (api.AgentStatus, error)
-	FinishACW(ctx context.Context) error
-	ExtendACW(ctx context.Context, seconds int) error
-	Groups(ctx context.Context) ([]api.Group, error)
-	Statuses(ctx context.Context) ([]api.CustomStatus, error)
-	History(ctx context.Context, since time.Time, missedOnly bool, limit int) ([]api.HistoryItem, error)
-}
-
-// center returns the client's issue-3 methods, if it has them.
-func (b *ClientBackend) center() (centerClient, error) {
-	if c, ok := any(b.c).(centerClient); ok {
-		return c, nil
-	}
-	return nil, fmt.Errorf("call center API: %w", ErrUnsupported)
-}
-
 // SetStatus implements Center.
 func (b *ClientBackend) SetStatus(ctx context.Context, ch api.StatusChange) (api.AgentStatus, error) {
-	c, err := b.center()
-	if err != nil {
-		return api.AgentStatus{}, err
-	}
-	st, err := c.SetStatus(ctx, ch)
+	st, err := b.c.SetStatus(ctx, ch)
 	return st, centerErr("set status", err)
 }
 
-// FinishACW implements Center.
+// FinishACW implements Center. The new status arrives as a status event.
 func (b *ClientBackend) FinishACW(ctx context.Context) error {
-	c, err := b.center()
-	if err != nil {
-		return err
-	}
-	return centerErr("finish after-call work", c.FinishACW(ctx))
+	_, err := b.c.FinishACW(ctx)
+	return centerErr("finish after-call work", err)
 }
 
-// ExtendACW implements Center.
+// ExtendACW implements Center. The new status arrives as a status event.
 func (b *ClientBackend) ExtendACW(ctx context.Context, seconds int) error {
-	c, err := b.center()
-	if err != nil {
-		return err
-	}
-	return centerErr("extend after-call work", c.ExtendACW(ctx, seconds))
+	_, err := b.c.ExtendACW(ctx, time.Duration(seconds)*time.Second)
+	return centerErr("extend after-call work", err)
 }
 
 // Groups implements Center.
 func (b *ClientBackend) Groups(ctx context.Context) ([]api.Group, error) {
-	c, err := b.center()
-	if err != nil {
-		return nil, err
-	}
-	g, err := c.Groups(ctx)
+	g, err := b.c.Groups(ctx)
 	return g, centerErr("groups", err)
 }
 
 // Statuses implements Center.
 func (b *ClientBackend) Statuses(ctx context.Context) ([]api.CustomStatus, error) {
-	c, err := b.center()
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.Statuses(ctx)
+	s, err := b.c.Statuses(ctx)
 	return s, centerErr("statuses", err)
 }
 
 // History implements Center.
 func (b *ClientBackend) History(ctx context.Context, since time.Time, missedOnly bool, limit int) ([]api.HistoryItem, error) {
-	c, err := b.center()
-	if err != nil {
-		return nil, err
-	}
-	h, err := c.History(ctx, since, missedOnly, limit)
+	h, err := b.c.History(ctx, since, missedOnly, limit)
 	return h, centerErr("history", err)
 }
 
