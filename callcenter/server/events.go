@@ -39,13 +39,15 @@ type hub struct {
 	figures map[string]api.Figures
 	groups  map[string][]api.Group
 	// pops are the screen pops of calls by call id, attached to the call's
-	// events; see attachPopLocked.
-	pops map[string]popEntry
+	// events; see attachPopLocked and sweepPopsLocked.
+	pops      map[string]popEntry
+	nextSweep int // sweep pops when there are this many
 }
 
 type popEntry struct {
-	pop api.ScreenPop
-	at  time.Time
+	pop   api.ScreenPop
+	at    time.Time // when it was attached
+	ended time.Time // when its call ended; zero while it has not
 }
 
 type liveCall struct {
@@ -96,6 +98,7 @@ func newHub() *hub {
 		figures:    make(map[string]api.Figures),
 		groups:     make(map[string][]api.Group),
 		pops:       make(map[string]popEntry),
+		nextSweep:  minSweep,
 	}
 }
 
@@ -282,7 +285,11 @@ func (s *Server) PublishCall(ev callcenter.CallEvent) {
 	lc.agents = slices.Compact(lc.agents) // each agent gets an event once
 	if ev.State == callcenter.CallEnded {
 		delete(h.calls, ev.CallID)
-		delete(h.pops, ev.CallID) // the ended event below still carries it
+		// Kept a little longer: a missed-offer notice may follow the end.
+		if pe, ok := h.pops[ev.CallID]; ok {
+			pe.ended = at
+			h.pops[ev.CallID] = pe
+		}
 	} else {
 		h.calls[ev.CallID] = lc
 		for _, wn := range lc.agents {

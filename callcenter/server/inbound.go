@@ -247,9 +247,9 @@ type GroupLabeler interface {
 }
 
 // groupLabel asks the center for a group's label. The center is asked only
-// on the pull side (requests and snapshots), which
-// run outside the center's locks; what it said is remembered for pushes,
-// which may come from inside them.
+// on the pull side (requests and snapshots), which runs outside the
+// center's locks; what it said is remembered for pushes, which may come
+// from inside them.
 func (s *Server) groupLabel(name string) string {
 	l := ""
 	if gl, ok := s.center.(GroupLabeler); ok {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -397,11 +398,10 @@ func TestPopOnCallEvents(t *testing.T) {
 	if call := decodeData[api.Call](t, readEvent(t, c)); call.State != "ended" || call.Pop == nil {
 		t.Fatalf("ended call %+v", call)
 	}
-	e.srv.hub.mu.Lock()
-	left := len(e.srv.hub.pops)
-	e.srv.hub.mu.Unlock()
-	if left != 0 {
-		t.Fatalf("%d pops kept after the call ended", left)
+	// A missed-offer notice after the end still has the customer's name.
+	e.srv.Missed("1001", callcenter.Offer{CallID: "c1", Agent: "1001", Customer: "13800000000", OfferedAt: t0, EndedAt: t0})
+	if m := decodeData[api.HistoryItem](t, readEvent(t, c)); m.Region != "北京市" {
+		t.Fatalf("missed after end %+v", m)
 	}
 
 	// An outbound call: the pop comes after the call is live and is sent
@@ -418,18 +418,56 @@ func TestPopOnCallEvents(t *testing.T) {
 	}
 }
 
-// Pops of calls that never start are swept once they are old.
+// Pops are swept once their call ended popGrace ago, or popTTL after they
+// came for a call never seen; live calls keep theirs. Sweeps run when the
+// map has doubled.
 func TestPopSweep(t *testing.T) {
 	now := t0
 	srv := New(nil, WithClock(func() time.Time { return now }))
-	for i := range sweepPopsOver + 1 {
-		srv.PublishPop(callcenter.ScreenPop{CallID: fmt.Sprint("stale", i)})
+	srv.PublishCall(callEvent("live", callcenter.CallTalking, now, "1001"))
+	srv.PublishPop(callcenter.ScreenPop{CallID: "live"})
+	srv.PublishCall(callEvent("ended", callcenter.CallTalking, now, "1001"))
+	srv.PublishPop(callcenter.ScreenPop{CallID: "ended"})
+	srv.PublishCall(callEvent("ended", callcenter.CallEnded, now, "1001"))
+	srv.PublishPop(callcenter.ScreenPop{CallID: "never"})
+	h := srv.hub
+	kept := func(at time.Time) []string {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.sweepPopsLocked(at)
+		return slices.Sorted(maps.Keys(h.pops))
 	}
-	now = now.Add(popTTL + time.Second)
-	srv.PublishPop(callcenter.ScreenPop{CallID: "fresh"})
-	srv.hub.mu.Lock()
-	defer srv.hub.mu.Unlock()
-	if _, ok := srv.hub.pops["fresh"]; !ok || len(srv.hub.pops) != 1 {
-		t.Fatalf("%d pops after sweep", len(srv.hub.pops))
+	for _, tc := range []struct {
+		at   time.Duration
+		want []string
+	}{
+		{popGrace, []string{"ended", "live", "never"}},
+		{popGrace + time.Second, []string{"live", "never"}},
+		{popTTL + time.Second, []string{"live"}},
+	} {
+		if got := kept(now.Add(tc.at)); !slices.Equal(got, tc.want) {
+			t.Fatalf("at +%s: %v, want %v", tc.at, got, tc.want)
+		}
+	}
+
+	// Attaching sweeps only once the map reaches nextSweep, which is then
+	// twice what was left.
+	now = now.Add(2 * popTTL)
+	for i := range minSweep - 1 {
+		srv.PublishPop(callcenter.ScreenPop{CallID: fmt.Sprint("x", i)})
+	}
+	h.mu.Lock()
+	n, next := len(h.pops), h.nextSweep
+	h.mu.Unlock()
+	if n != minSweep || next != minSweep {
+		t.Fatalf("%d pops, next sweep at %d: want %d and %d", n, next, minSweep, minSweep)
+	}
+	now = now.Add(2 * popTTL)
+	srv.PublishPop(callcenter.ScreenPop{CallID: "y"}) // sweeps the x's
+	h.mu.Lock()
+	n, next = len(h.pops), h.nextSweep
+	h.mu.Unlock()
+	if n != 2 || next != minSweep {
+		t.Fatalf("after the sweep %d pops, next at %d", n, next)
 	}
 }

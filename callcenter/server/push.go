@@ -17,14 +17,17 @@ const (
 	NoticeTakeover = "takeover"
 )
 
-// popTTL bounds how long a screen pop waits for its call's end: a call
-// offered but never reported ended (the customer hung up before any agent
-// leg existed) must not hold its pop forever.
-const popTTL = time.Hour
+// How long screen pops are kept: popGrace after their call ended (a
+// missed-offer notice after the end still finds the customer's name), and
+// popTTL for a call never reported at all (the customer hung up before any
+// agent leg existed).
+const (
+	popGrace = time.Minute
+	popTTL   = time.Hour
+)
 
-// sweepPopsOver is the number of pops above which attaching one sweeps
-// out expired ones; below it the map is too small to be worth it.
-const sweepPopsOver = 256
+// minSweep is the fewest pops worth sweeping; see sweepPopsLocked.
+const minSweep = 256
 
 // centerView is the center's state of one agent, as a snapshot carries it.
 type centerView struct {
@@ -126,12 +129,8 @@ func (s *Server) PublishPop(pop callcenter.ScreenPop) {
 // attachPopLocked keeps pop for its call and sets it on the live call, which
 // it returns (nil when the call is not live yet).
 func (h *hub) attachPopLocked(pop api.ScreenPop, now time.Time) *liveCall {
-	if len(h.pops) > sweepPopsOver {
-		for id, pe := range h.pops {
-			if _, live := h.calls[id]; !live && now.Sub(pe.at) > popTTL {
-				delete(h.pops, id)
-			}
-		}
+	if len(h.pops) >= h.nextSweep {
+		h.sweepPopsLocked(now)
 	}
 	h.pops[pop.CallID] = popEntry{pop: pop, at: now}
 	lc := h.calls[pop.CallID]
@@ -140,6 +139,22 @@ func (h *hub) attachPopLocked(pop api.ScreenPop, now time.Time) *liveCall {
 		lc.call.Pop = &p
 	}
 	return lc
+}
+
+// sweepPopsLocked forgets the pops of calls that ended more than popGrace
+// ago or were never seen within popTTL. It runs when the map has doubled
+// since the last sweep, so its cost per pop stays constant however many
+// calls are live.
+func (h *hub) sweepPopsLocked(now time.Time) {
+	for id, pe := range h.pops {
+		if _, live := h.calls[id]; live {
+			continue
+		}
+		if !pe.ended.IsZero() && now.Sub(pe.ended) > popGrace || now.Sub(pe.at) > popTTL {
+			delete(h.pops, id)
+		}
+	}
+	h.nextSweep = max(minSweep, 2*len(h.pops))
 }
 
 // Missed tells an agent about an offer it did not answer (api.EventMissed),
