@@ -52,9 +52,9 @@ run: deps build
 	  -http 127.0.0.1:8080 -sip 127.0.0.1:5060 -trunk 127.0.0.1:5080 > $(RUN)/callcenterd.log 2>&1 & \
 	sleep 1; \
 	./$(BIN)/pstnsim -listen 127.0.0.1:5080 -server 127.0.0.1:5060 -to 4008001234 \
-	  -from 13800138000,02161234567,18912345678 -first 10s -every 45s -hold 20s > $(RUN)/pstnsim.log 2>&1 & \
+	  -from 13800138000,02161234567,18912345678 -first 10s -every 45s -hold 20s -dtmf 1 > $(RUN)/pstnsim.log 2>&1 & \
 	echo "callcenterd: http://127.0.0.1:8080 (log $(RUN)/callcenterd.log), pstnsim calls 4008001234 every 45 s"; \
-	./$(BIN)/softphone -server http://127.0.0.1:8080 -user 1001 -password demo1234
+	./$(BIN)/softphone -server http://127.0.0.1:8080 -user 1001 -password demo1234 -ready
 
 test: deps
 	$(GO) vet ./...

@@ -28,6 +28,10 @@ type Plan struct {
 	// Concurrency caps the calls in progress; 0 means no cap. A call that
 	// is due while the cap is reached waits for a free slot.
 	Concurrency int
+	// DTMF, when set, is keyed (RFC 4733) DTMFDelay after the center
+	// answers, the way a customer picks from an IVR menu.
+	DTMF      string
+	DTMFDelay time.Duration
 }
 
 // Result is what happened to one call of a Run.
@@ -141,7 +145,7 @@ loop:
 			if slots != nil {
 				defer func() { <-slots }()
 			}
-			s.runOne(ctx, res, p.Hold)
+			s.runOne(ctx, res, p)
 		}()
 	}
 	wg.Wait()
@@ -162,8 +166,8 @@ loop:
 	return rep, nil
 }
 
-func (s *Sim) runOne(ctx context.Context, res *Result, hold time.Duration) {
-	c, err := s.Call(ctx, res.From, res.To, CallOptions{Hold: hold})
+func (s *Sim) runOne(ctx context.Context, res *Result, p Plan) {
+	c, err := s.Call(ctx, res.From, res.To, CallOptions{Hold: p.Hold})
 	if err != nil {
 		res.Err = err
 		var se *StatusError
@@ -173,6 +177,15 @@ func (s *Sim) runOne(ctx context.Context, res *Result, hold time.Duration) {
 		return
 	}
 	res.Number, res.CallID = c.Number, c.CallID
+	if p.DTMF != "" {
+		select {
+		case <-s.clock.After(p.DTMFDelay):
+			if err := c.SendDTMF(ctx, p.DTMF); err != nil {
+				c.log.Warn("send DTMF", "digits", p.DTMF, "err", err)
+			}
+		case <-c.Done():
+		}
+	}
 	<-c.Done()
 	res.Answered, res.Status, res.Heard = true, c.Status(), c.HeardSummary()
 }

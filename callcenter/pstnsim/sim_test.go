@@ -466,3 +466,22 @@ func TestStartContextCancelCloses(t *testing.T) {
 		t.Errorf("state after cancel: %v", err)
 	}
 }
+
+// TestRunKeysDTMF: a Plan's customers key their IVR choice after the
+// center answers, as the `make run` demo's pstnsim -dtmf 1 does.
+func TestRunKeysDTMF(t *testing.T) {
+	peers := make(chan *peer, 1)
+	c := startCenter(t, answerWithTone(t, 1000, peers, nil))
+	sim := startSim(t, WithServer(c.addr))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := sim.Run(ctx, Plan{To: "4008001234", From: []string{"13800138000"}, Count: 1,
+		Hold: 600 * time.Millisecond, DTMF: "1", DTMFDelay: 50 * time.Millisecond})
+	if err != nil || rep.Answered != 1 {
+		t.Fatalf("run: %v, %v", rep, err)
+	}
+	p := <-peers
+	if got := p.gotDigits(); got != "1" {
+		t.Errorf("center got digits %q, want 1", got)
+	}
+}

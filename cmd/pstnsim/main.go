@@ -36,10 +36,10 @@ func main() {
 }
 
 type config struct {
-	listen, server, to, from, voice, logLevel string
-	count, concurrency                        int
-	rate                                      float64
-	every, first, hold, ring, answerHold      time.Duration
+	listen, server, to, from, voice, logLevel, dtmf string
+	count, concurrency                              int
+	rate                                            float64
+	every, first, hold, ring, answerHold, dtmfDelay time.Duration
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -59,6 +59,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.answerHold, "answer-hold", 0, "how long a customer who answered the center's call talks (0: until the center hangs up)")
 	fs.DurationVar(&c.ring, "ring", pstnsim.DefaultRingTime, "how long outbound calls ring before a late answer or no-answer")
 	fs.StringVar(&c.voice, "voice", "tone:1500", "customer voice: tone:HZ[:DBFS] or a WAV file path")
+	fs.StringVar(&c.dtmf, "dtmf", "", "digits each customer keys after the center answers (an IVR choice, e.g. 1)")
+	fs.DurationVar(&c.dtmfDelay, "dtmf-delay", 2*time.Second, "wait after the answer before keying -dtmf")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return fmt.Errorf("-from: %w", err)
 		}
 		p := pstnsim.Plan{To: c.to, From: from, Count: c.count, Rate: c.rate,
-			Concurrency: c.concurrency, Delay: c.first, Hold: c.hold}
+			Concurrency: c.concurrency, Delay: c.first, Hold: c.hold, DTMF: c.dtmf, DTMFDelay: c.dtmfDelay}
 		if c.every > 0 {
 			p.Rate, p.Concurrency = float64(time.Second)/float64(c.every), 1
 		}
