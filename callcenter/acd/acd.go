@@ -87,6 +87,8 @@ type ACD struct {
 	// available member: the only places Next has to look.
 	ready map[*group]struct{}
 	seq   uint64
+	// scratch holds the members chosen for one offer inside Next.
+	scratch []*member
 }
 
 type group struct {
@@ -105,6 +107,9 @@ type group struct {
 	rrAgent string
 	handle  [handleSamples]time.Duration
 	nHandle int
+	// one is pick's buffer: whether a call has a candidate, without
+	// allocating.
+	one [1]*member
 }
 
 type member struct {
@@ -200,7 +205,7 @@ func (a *ACD) RemoveGroup(name string) []QueuedCall {
 		a.dropEntry(e)
 		out = append(out, e.QueuedCall)
 	}
-	slices.SortFunc(out, func(x, y QueuedCall) int { return queueCmp(x, y, 0, 0) })
+	slices.SortFunc(out, func(x, y QueuedCall) int { return queueCmp(x, y) })
 	delete(a.groups, name)
 	delete(a.ready, g)
 	return out
@@ -475,21 +480,19 @@ func (a *ACD) Next(now time.Time) []Offer {
 	defer a.mu.Unlock()
 	var offers []Offer
 	for len(a.ready) > 0 {
-		var (
-			best   *entry
-			bestMs []*member
-		)
+		var best *entry
 		for g := range a.ready {
-			e, ms := g.pick(now)
-			if e != nil && (best == nil || entryCmp(e, best) < 0) {
-				best, bestMs = e, ms
+			if e := g.pick(now); e != nil && (best == nil || entryCmp(e, best) < 0) {
+				best = e
 			}
 		}
 		if best == nil {
 			break // only tier groups whose callers may not reach their members yet
 		}
-		offers = append(offers, a.assign(best, bestMs, now))
+		a.scratch = best.g.candidates(best, now, a.scratch[:0], true)
+		offers = append(offers, a.assign(best, a.scratch, now))
 	}
+	clear(a.scratch) // keep no members alive through the scratch buffer
 	return offers
 }
 
@@ -512,13 +515,12 @@ func (a *ACD) assign(e *entry, ms []*member, now time.Time) Offer {
 	return Offer{Call: e.QueuedCall, Agents: names, RingTimeout: g.cfg.RingTimeout, Wait: max(now.Sub(e.At), 0)}
 }
 
-// pick returns the first waiting call that can be offered now and the
-// member(s) to ring, or nil.
-func (g *group) pick(now time.Time) (*entry, []*member) {
+// pick returns the first waiting call that can be offered now, or nil.
+func (g *group) pick(now time.Time) *entry {
 	for i := 0; i < len(g.waiting); {
 		e := g.waiting[i]
-		if ms := g.candidates(e, now); len(ms) > 0 {
-			return e, ms
+		if ms := g.candidates(e, now, g.one[:0], false); len(ms) > 0 {
+			return e
 		}
 		// Only skill tiers can leave a call without candidates. Within
 		// one priority the calls behind waited less and admit no more
@@ -526,13 +528,15 @@ func (g *group) pick(now time.Time) (*entry, []*member) {
 		p := e.Priority
 		i += 1 + sort.Search(len(g.waiting)-i-1, func(j int) bool { return g.waiting[i+1+j].Priority != p })
 	}
-	return nil, nil
+	return nil
 }
 
-// candidates chooses by strategy among the available members admitted for
-// e, passing over those that declined e unless all admitted ones did (then
-// the round of tries starts again).
-func (g *group) candidates(e *entry, now time.Time) []*member {
+// candidates appends to dst the member(s) to ring for e, chosen by
+// strategy among the available members admitted for e, passing over those
+// that declined e unless all admitted ones did (then the round of tries
+// starts again). With all false it stops at the first (ring all included):
+// enough to know whether e can be offered.
+func (g *group) candidates(e *entry, now time.Time, dst []*member, all bool) []*member {
 	avail := g.avail
 	if g.cfg.Strategy == callcenter.StrategySkillTiers && g.cfg.TierWiden > 0 {
 		maxLevel := g.minLevel + int(max(now.Sub(e.At), 0)/g.cfg.TierWiden)
@@ -540,39 +544,31 @@ func (g *group) candidates(e *entry, now time.Time) []*member {
 		avail = avail[:n]
 	}
 	if len(avail) == 0 {
-		return nil
+		return dst
 	}
-	switch g.cfg.Strategy {
-	case callcenter.StrategyRingAll:
-		var ms []*member
-		for _, m := range avail {
-			if !slices.Contains(e.declined, m.a) {
-				ms = append(ms, m)
-			}
-		}
-		if len(ms) == 0 {
-			e.declined = e.declined[:0]
-			ms = slices.Clone(avail)
-		}
-		return ms
-	case callcenter.StrategyRoundRobin:
-		start := sort.Search(len(avail), func(i int) bool { return avail[i].order > g.rrLast })
-		for k := range len(avail) {
-			m := avail[(start+k)%len(avail)]
-			if !slices.Contains(e.declined, m.a) {
-				return []*member{m}
-			}
-		}
-		e.declined = e.declined[:0]
-		return []*member{avail[start%len(avail)]}
+	start := 0
+	if g.cfg.Strategy == callcenter.StrategyRoundRobin {
+		start = sort.Search(len(avail), func(i int) bool { return avail[i].order > g.rrLast })
 	}
-	for _, m := range avail {
+	ringAll := all && g.cfg.Strategy == callcenter.StrategyRingAll
+	for k := range len(avail) {
+		m := avail[(start+k)%len(avail)]
 		if !slices.Contains(e.declined, m.a) {
-			return []*member{m}
+			dst = append(dst, m)
+			if !ringAll {
+				return dst
+			}
 		}
 	}
+	if len(dst) > 0 {
+		return dst
+	}
+	// Every admitted member declined e: a new round.
 	e.declined = e.declined[:0]
-	return []*member{avail[0]}
+	if ringAll {
+		return append(dst, avail...)
+	}
+	return append(dst, avail[start%len(avail)])
 }
 
 // cmpMember orders available members by the group's strategy; the agent
@@ -746,16 +742,25 @@ func (a *ACD) NextDeadline(now time.Time) time.Time {
 
 // Queue order: higher priority first, then the longest waiting, then the
 // order of arrival.
-func entryCmp(x, y *entry) int { return queueCmp(x.QueuedCall, y.QueuedCall, x.seq, y.seq) }
-
-func queueCmp(x, y QueuedCall, xs, ys uint64) int {
+func entryCmp(x, y *entry) int {
 	if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
 		return c
 	}
 	if c := x.At.Compare(y.At); c != 0 {
 		return c
 	}
-	return cmp.Compare(xs, ys)
+	return cmp.Compare(x.seq, y.seq)
+}
+
+// queueCmp is entryCmp for calls handed out (seq unknown: ID decides).
+func queueCmp(x, y QueuedCall) int {
+	if c := cmp.Compare(y.Priority, x.Priority); c != 0 {
+		return c
+	}
+	if c := x.At.Compare(y.At); c != 0 {
+		return c
+	}
+	return cmp.Compare(x.ID, y.ID)
 }
 
 func insertEntry(q []*entry, e *entry) []*entry {

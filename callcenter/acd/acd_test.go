@@ -6,8 +6,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/agentphone/agentphone/callcenter"
 )
@@ -661,7 +664,7 @@ func TestRandomOps(t *testing.T) {
 			}
 			offers := f.a.Next(sec(s))
 			for i, o := range offers {
-				if i > 0 && queueCmp(offers[i-1].Call, o.Call, 0, 0) > 0 {
+				if i > 0 && entryCmp(f.a.calls[offers[i-1].Call.ID], f.a.calls[o.Call.ID]) > 0 {
 					t.Fatalf("seed %d step %d: %s offered before the more urgent %s", seed, step, offers[i-1].Call.ID, o.Call.ID)
 				}
 				total++
@@ -685,7 +688,7 @@ func TestRandomOps(t *testing.T) {
 			}
 			f.check()
 			for g := range f.a.ready {
-				if e, _ := g.pick(sec(s)); e != nil {
+				if e := g.pick(sec(s)); e != nil {
 					t.Fatalf("seed %d step %d: %s left waiting with a candidate", seed, step, e.ID)
 				}
 			}
@@ -694,4 +697,44 @@ func TestRandomOps(t *testing.T) {
 	if total < 1000 {
 		t.Fatalf("only %d offers: the walk does not exercise Next", total)
 	}
+}
+
+// TestConcurrentUse: the ACD's methods may be called from several
+// goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	a := New()
+	for g := range 3 {
+		name := fmt.Sprint("g", g)
+		if err := a.SetGroup(callcenter.SkillGroup{Name: name, Strategy: callcenter.Strategy(g), MaxWait: time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.SetMembers(name, []callcenter.Member{{Agent: "a1", Level: 1}, {Agent: "a2", Level: 1}, {Agent: fmt.Sprint("b", g), Level: 2}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 3))
+			for i := range 500 {
+				now := t0.Add(time.Duration(i) * 10 * time.Millisecond)
+				id := fmt.Sprint("w", w, "-", i)
+				a.Enqueue(QueuedCall{ID: id, Group: fmt.Sprint("g", r.IntN(3)), At: now})
+				a.UpdateAgent(callcenter.AgentStatus{Agent: []string{"a1", "a2", "b0", "b1", "b2"}[r.IntN(5)], Presence: callcenter.PresenceOnline,
+					Phone: callcenter.PhoneIdle, IdleSince: now}, i)
+				for _, o := range a.Next(now) {
+					a.OfferResult(o.Call.ID, o.Agents[0], r.IntN(2) == 0, now)
+				}
+				a.Position(id)
+				a.Waiting("g1")
+				a.GroupFigures("g2")
+				for _, c := range a.Expired(now) {
+					a.Dequeue(c.ID)
+				}
+				a.NextDeadline(now)
+			}
+		})
+	}
+	wg.Wait()
 }
