@@ -126,27 +126,30 @@ func mergeHistory(agent string, recs []callcenter.CallRecord, offers []callcente
 		item               api.HistoryItem
 		unanswered, answer bool
 	}
-	byID := make(map[string]*entry, len(recs)+len(offers))
-	order := make([]*entry, 0, len(recs)+len(offers))
+	byID := make(map[string]int, len(recs)+len(offers)) // index in entries
+	entries := make([]entry, 0, len(recs)+len(offers))
 	for _, rec := range recs {
 		if _, dup := byID[rec.CallID]; dup {
 			continue
 		}
-		e := &entry{item: recordItem(agent, rec)}
-		e.answer = rec.Agent == agent && !rec.AnsweredAt.IsZero()
-		byID[rec.CallID] = e
-		order = append(order, e)
+		byID[rec.CallID] = len(entries)
+		entries = append(entries, entry{
+			item:   recordItem(agent, rec),
+			answer: rec.Agent == agent && !rec.AnsweredAt.IsZero(),
+		})
 	}
 	for _, o := range offers {
 		if !until.IsZero() && !o.OfferedAt.Before(until) {
 			continue
 		}
-		e := byID[o.CallID]
-		if e == nil {
-			e = &entry{item: offerItem(o)}
-			byID[o.CallID] = e
-			order = append(order, e)
-		} else if e.item.Group == "" {
+		i, ok := byID[o.CallID]
+		if !ok {
+			i = len(entries)
+			byID[o.CallID] = i
+			entries = append(entries, entry{item: offerItem(o)})
+		}
+		e := &entries[i]
+		if e.item.Group == "" {
 			e.item.Group = o.Group
 		}
 		if o.Answered {
@@ -155,8 +158,8 @@ func mergeHistory(agent string, recs []callcenter.CallRecord, offers []callcente
 			e.unanswered = true
 		}
 	}
-	out := make([]api.HistoryItem, 0, len(order))
-	for _, e := range order {
+	out := make([]api.HistoryItem, 0, len(entries))
+	for _, e := range entries {
 		e.item.Missed = e.unanswered && !e.answer
 		if missedOnly && !e.item.Missed {
 			continue
