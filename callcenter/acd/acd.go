@@ -414,7 +414,8 @@ func (a *ACD) Move(callID, toGroup string) (int, error) {
 // is taken and leaves the queue, and any other agent it rang (ring all) is
 // freed. Not answered: the agent is passed over for this call until every
 // other available candidate was tried, and the call waits again once no
-// agent rings for it.
+// agent rings for it. now is when the offer ended; no strategy needs it
+// yet, it is part of the contract so one may.
 func (a *ACD) OfferResult(callID, agentName string, answered bool, now time.Time) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -422,6 +423,11 @@ func (a *ACD) OfferResult(callID, agentName string, answered bool, now time.Time
 	if e == nil {
 		return fmt.Errorf("offer of %s to %s: %w", callID, agentName, ErrUnknownCall)
 	}
+	return a.offerResult(e, agentName, answered)
+}
+
+func (a *ACD) offerResult(e *entry, agentName string, answered bool) error {
+	callID := e.ID
 	ag := a.agents[agentName]
 	if ag == nil || ag.offering != e {
 		return fmt.Errorf("offer of %s to %s: %w", callID, agentName, ErrNotOffered)
@@ -452,6 +458,25 @@ func (a *ACD) OfferResult(callID, agentName string, answered bool, now time.Time
 	}
 	a.restore(ag)
 	a.refresh(g)
+	return nil
+}
+
+// Requeue ends every offer of a call without an answer, as if OfferResult
+// (not answered) came from each agent it rings: they are freed and passed
+// over for this call, which waits again. For an orchestrator that tracks
+// offers per call rather than per agent.
+func (a *ACD) Requeue(callID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.calls[callID]
+	if e == nil {
+		return fmt.Errorf("requeue %s: %w", callID, ErrUnknownCall)
+	}
+	for len(e.ringing) > 0 {
+		if err := a.offerResult(e, e.ringing[0].name, false); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

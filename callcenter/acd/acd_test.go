@@ -738,3 +738,36 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRequeue(t *testing.T) {
+	f := newFixture(t)
+	f.group("g", callcenter.StrategyRingAll, "A", "B", "C")
+	f.idle("A", 1, 0)
+	f.idle("B", 2, 0)
+	f.enqueue("c1", "g", 0, 10)
+	if got := f.next(10); got != "c1>A,B" {
+		t.Fatal(got)
+	}
+	if err := f.a.Requeue("c1"); err != nil {
+		t.Fatal(err)
+	}
+	f.check()
+	f.idle("C", 3, 0)
+	if got := f.next(30); got != "c1>C" {
+		t.Fatalf("after requeue %q, want the untried C only", got)
+	}
+	if p, _ := f.a.Position("c1"); p != 1 {
+		t.Fatalf("position %d", p)
+	}
+	if err := f.a.Requeue("nope"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatal(err)
+	}
+	// A waiting call (nobody ringing) is left as it is.
+	if err := f.a.Requeue("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.a.Requeue("c1"); err != nil {
+		t.Fatal(err)
+	}
+	f.check()
+}
