@@ -31,6 +31,9 @@ type fakeCenter struct {
 	extended time.Duration
 	err      error        // returned by the next command
 	reentry  atomic.Int32 // counts calls in while a push was running
+	// onFigures runs inside Figures, without the lock: a push racing a
+	// snapshot's read.
+	onFigures func()
 }
 
 func newFakeCenter() *fakeCenter {
@@ -175,8 +178,14 @@ func (f *fakeCenter) ExtendACW(_ context.Context, agent string, d time.Duration)
 
 func (f *fakeCenter) Figures(agent string) callcenter.AgentFigures {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.figures[agent]
+	hook := f.onFigures
+	f.onFigures = nil
+	fig := f.figures[agent]
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return fig
 }
 
 func (f *fakeCenter) Groups(agent string) []callcenter.GroupFigures {

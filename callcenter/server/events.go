@@ -38,6 +38,7 @@ type hub struct {
 	status  map[string]api.AgentStatus
 	figures map[string]api.Figures
 	groups  map[string][]api.Group
+	pushes  map[string]uint64 // count of the above per agent; see overlayLocked
 	// pops are the screen pops of calls by call id, attached to the call's
 	// events; see attachPopLocked and sweepPopsLocked.
 	pops      map[string]popEntry
@@ -97,6 +98,7 @@ func newHub() *hub {
 		status:     make(map[string]api.AgentStatus),
 		figures:    make(map[string]api.Figures),
 		groups:     make(map[string][]api.Group),
+		pushes:     make(map[string]uint64),
 		pops:       make(map[string]popEntry),
 		nextSweep:  minSweep,
 	}

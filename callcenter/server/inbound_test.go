@@ -364,12 +364,27 @@ func TestSnapshotAndPushes(t *testing.T) {
 		t.Fatalf("seq %d, want 8 (no gaps, no other agent's events)", ev.Seq)
 	}
 
-	// A reconnect's snapshot holds the pushed state, not the center's
-	// older read (the fake was never told about the ACW push).
-	c2 := e.dial(tok)
-	snap = decodeData[api.Snapshot](t, readEvent(t, c2))
-	if snap.Status.Activity != "acw" || snap.Figures.Calls != 4 {
-		t.Fatalf("reconnect snapshot %+v %+v", snap.Status, snap.Figures)
+	// A reconnect's snapshot reads the center afresh: the running totals
+	// grew since the last push.
+	fc.mu.Lock()
+	fc.figures["1001"] = callcenter.AgentFigures{Calls: 4, TalkTime: 100 * time.Second, IdleTotal: time.Hour}
+	fc.mu.Unlock()
+	snap = decodeData[api.Snapshot](t, readEvent(t, e.dial(tok)))
+	if snap.Figures.IdleTotalSec != 3600 {
+		t.Fatalf("reconnect snapshot figures %+v", snap.Figures)
+	}
+
+	// But a push while the snapshot reads the center wins over what was
+	// read before it: the new stream would otherwise never hear of it.
+	fc.mu.Lock()
+	fc.onFigures = func() {
+		e.srv.Status("1001", callcenter.AgentStatus{Agent: "1001", Presence: callcenter.PresenceOnline,
+			Phone: callcenter.PhoneIdle, Activity: callcenter.ActivityRinging, Since: t0})
+	}
+	fc.mu.Unlock()
+	snap = decodeData[api.Snapshot](t, readEvent(t, e.dial(tok)))
+	if snap.Status.Activity != "ringing" {
+		t.Fatalf("snapshot status %+v, want the status pushed during the read", snap.Status)
 	}
 }
 

@@ -31,6 +31,7 @@ const minSweep = 256
 
 // centerView is the center's state of one agent, as a snapshot carries it.
 type centerView struct {
+	pushes   uint64 // the agent's push count before the center was read
 	status   api.AgentStatus
 	figures  api.Figures
 	groups   []api.Group
@@ -43,7 +44,11 @@ func (s *Server) centerView(wn string) *centerView {
 	if s.center == nil {
 		return nil
 	}
+	s.hub.mu.Lock()
+	pushes := s.hub.pushes[wn]
+	s.hub.mu.Unlock()
 	return &centerView{
+		pushes:   pushes,
 		status:   wireStatus(s.center.Status(wn)),
 		figures:  wireFigures(s.center.Figures(wn)),
 		groups:   wireGroups(s.center.Groups(wn), s.groupLabel),
@@ -51,9 +56,15 @@ func (s *Server) centerView(wn string) *centerView {
 	}
 }
 
-// overlayLocked replaces what v read with what the center pushed since, if
-// anything: a push is never older than a read made before it was cached.
+// overlayLocked replaces what v read with what the center pushed last, if
+// it pushed while v was being read: the read may then predate the push,
+// whose event this stream, not yet open, did not get. Otherwise the read
+// stands: it is newer than any push, and its running totals (idle time,
+// longest wait) are up to date.
 func (h *hub) overlayLocked(wn string, v *centerView) {
+	if h.pushes[wn] == v.pushes {
+		return
+	}
 	if st, ok := h.status[wn]; ok {
 		v.status = st
 	}
@@ -72,6 +83,7 @@ func (s *Server) Status(agent string, st callcenter.AgentStatus) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.status[agent] = w
+	h.pushes[agent]++
 	h.pushLocked(agent, mustEvent(api.EventStatus, s.clock(), w))
 }
 
@@ -82,6 +94,7 @@ func (s *Server) Figures(agent string, f callcenter.AgentFigures) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.figures[agent] = w
+	h.pushes[agent]++
 	h.pushLocked(agent, mustEvent(api.EventFigures, s.clock(), w))
 }
 
@@ -92,6 +105,7 @@ func (s *Server) Groups(agent string, g []callcenter.GroupFigures) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.groups[agent] = w
+	h.pushes[agent]++
 	h.pushLocked(agent, mustEvent(api.EventGroups, s.clock(), w))
 }
 
