@@ -16,8 +16,10 @@ import (
 // Center is the live inbound call center (callcenter/center) as the API
 // uses it: the agents' statuses, their after-call work, figures and groups.
 // It is declared here, at the consumer; tests use a fake because the real
-// one needs SIP. The server calls it without holding any of its own locks,
-// so the center may push (Status, Figures, ...) from inside these methods.
+// one needs SIP. The server never calls it from a push nor with its event
+// hub locked, so the center may push (Status, Figures, ...) from inside
+// these methods. Login and Logout are called under the server's login
+// lock, so the center sees one agent's sessions change in order.
 type Center interface {
 	// Login puts the agent online with the phone busy (SPEC §2's default).
 	Login(agent string)
