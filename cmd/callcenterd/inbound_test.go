@@ -1,0 +1,635 @@
+package main
+
+// End-to-end scenarios of the inbound call center (issue 3): the real
+// callcenterd (store, SIP edge, center, API) with pstnsim as the carrier
+// and softphone SIP agents (phone.Phone on virtual headsets). Statuses and
+// events are read through the API the softphone uses, records through the
+// store. The demo groups' timers (ring 15 s, ACW 15 s, max wait 90 s) are
+// shortened through the store and the center's Reload so each scenario
+// takes a few seconds.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/agentstate"
+	"github.com/agentphone/agentphone/callcenter/api"
+	"github.com/agentphone/agentphone/callcenter/client"
+	"github.com/agentphone/agentphone/callcenter/pstnsim"
+	"github.com/agentphone/agentphone/callcenter/server"
+	"github.com/agentphone/agentphone/phone"
+	"go.uber.org/goleak"
+)
+
+const (
+	customer = "13800138000"
+	hotline  = "4008001234" // admin.DemoNumber → IVR main (1 sales, 2 support)
+	// Short timers for the demo groups (see tuneGroups).
+	fastRing = time.Second
+	fastACW  = time.Second
+	fastWait = 2 * time.Second
+)
+
+// leakCheck fails the test when goroutines it started outlive it. It is
+// registered first so that it runs after every other cleanup (server,
+// phones, carrier).
+func leakCheck(t *testing.T) {
+	t.Helper()
+	opts := []goleak.Option{
+		goleak.IgnoreCurrent(),
+		// diago/sipgo keep package-level timers and transaction
+		// goroutines that end a little after the UA closes.
+		goleak.IgnoreTopFunction("time.Sleep"),
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*transactionFSM).run"),
+		// loginAgent (e2e_test.go) forwards phone.Events until the
+		// channel closes, but phone.Phone.Close never closes it: that
+		// goroutine outlives every test that logs an agent in.
+		goleak.IgnoreAnyFunction("github.com/agentphone/agentphone/cmd/callcenterd.loginAgent.func3"),
+	}
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
+}
+
+// startInbound runs callcenterd with pstnsim as the carrier and the demo
+// groups' timers shortened: ring 1 s, ACW 1 s, sales' maximum wait 2 s.
+func startInbound(t *testing.T) (*instance, *pstnsim.Sim) {
+	t.Helper()
+	leakCheck(t)
+	in, sim := startWithCarrier(t)
+	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) {
+		g.RingTimeout, g.ACW, g.ACWDuration, g.MaxWait = fastRing, true, fastACW, fastWait
+	})
+	tuneGroup(t, in, "support", func(g *callcenter.SkillGroup) {
+		g.RingTimeout, g.ACW, g.ACWDuration = fastRing, true, fastACW
+	})
+	return in, sim
+}
+
+// tuneGroup changes a group through the store, as `callcenterd admin group
+// set` would, and has the running center reload it.
+func tuneGroup(t *testing.T, in *instance, name string, change func(*callcenter.SkillGroup)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	g, err := in.st.GroupByName(ctx, name)
+	if err != nil {
+		t.Fatalf("group %s: %v", name, err)
+	}
+	change(&g)
+	if err := in.st.UpdateGroup(ctx, g); err != nil {
+		t.Fatalf("update group %s: %v", name, err)
+	}
+	if err := in.center.Reload(ctx); err != nil {
+		t.Fatalf("reload center: %v", err)
+	}
+}
+
+// callHotline places the customer's call to the hotline and keys choice
+// at the IVR.
+func callHotline(t *testing.T, ctx context.Context, sim *pstnsim.Sim, choice string) *pstnsim.Call {
+	t.Helper()
+	cust, err := sim.Call(ctx, customer, hotline, pstnsim.CallOptions{})
+	if err != nil {
+		t.Fatalf("customer call: %v", err)
+	}
+	t.Cleanup(func() {
+		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = cust.Hangup(hctx) // no-op when the call is over
+	})
+	if err := cust.SendDTMF(ctx, choice); err != nil {
+		t.Fatalf("customer keys %s: %v", choice, err)
+	}
+	return cust
+}
+
+// watcher records an agent's event stream (what the softphone is told), so
+// scenarios can wait for an event and check what came before it.
+type watcher struct {
+	wn     string
+	stream *client.Stream
+	cancel context.CancelFunc
+
+	mu   sync.Mutex
+	evs  []api.Event
+	cur  int // next searches from here
+	done bool
+}
+
+// watch opens c's event stream and returns once its snapshot arrived: what
+// happens after is on record.
+func watch(t *testing.T, wn string, c *client.Client) *watcher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{wn: wn, stream: c.Events(ctx), cancel: cancel}
+	go func() {
+		for ev := range w.stream.C() {
+			w.mu.Lock()
+			w.evs = append(w.evs, ev)
+			w.mu.Unlock()
+		}
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-w.stream.Done()
+	})
+	w.wait(t, api.EventSnapshot, "snapshot", nil)
+	return w
+}
+
+// find returns the index of the first event of type typ at or after from
+// that ok accepts (nil accepts any), or -1.
+func (w *watcher) find(from int, typ string, ok func(api.Event) bool) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i := from; i < len(w.evs); i++ {
+		if w.evs[i].Type == typ && (ok == nil || ok(w.evs[i])) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (w *watcher) event(i int) api.Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.evs[i]
+}
+
+func (w *watcher) stopped() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done
+}
+
+// wait waits for an event of type typ that ok accepts and returns it.
+func (w *watcher) wait(t *testing.T, typ, what string, ok func(api.Event) bool) api.Event {
+	t.Helper()
+	i := -1
+	waitFor(t, 10*time.Second, w.wn+" is sent "+typ+" "+what, func() bool {
+		i = w.find(0, typ, ok)
+		return i >= 0
+	})
+	return w.event(i)
+}
+
+// next waits for an event of type typ that ok accepts after the one next
+// returned last, so that a sequence of states is checked in order.
+func (w *watcher) next(t *testing.T, typ, what string, ok func(api.Event) bool) api.Event {
+	t.Helper()
+	w.mu.Lock()
+	from := w.cur
+	w.mu.Unlock()
+	i := -1
+	waitFor(t, 10*time.Second, w.wn+" is sent "+typ+" "+what, func() bool {
+		i = w.find(from, typ, ok)
+		return i >= 0
+	})
+	w.mu.Lock()
+	w.cur = i + 1
+	w.mu.Unlock()
+	return w.event(i)
+}
+
+// count is how many events of type typ ok accepts.
+func (w *watcher) count(typ string, ok func(api.Event) bool) int {
+	n := 0
+	for i := w.find(0, typ, ok); i >= 0; i = w.find(i+1, typ, ok) {
+		n++
+	}
+	return n
+}
+
+// waitStatus waits for the next status event that ok accepts (in order,
+// see next).
+func (w *watcher) waitStatus(t *testing.T, what string, ok func(api.AgentStatus) bool) api.AgentStatus {
+	t.Helper()
+	ev := w.next(t, api.EventStatus, what, func(ev api.Event) bool { return ok(decode[api.AgentStatus](t, ev)) })
+	return decode[api.AgentStatus](t, ev)
+}
+
+func decode[T any](t *testing.T, ev api.Event) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(ev.Data, &v); err != nil {
+		t.Fatalf("decode %s event %s: %v", ev.Type, ev.Data, err)
+	}
+	return v
+}
+
+// status is the agent's status as the API answers it now (a PUT of no
+// change returns it as it is; there is no GET of the status).
+func status(t *testing.T, a *agent) api.AgentStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := a.api.SetStatus(ctx, api.StatusChange{})
+	if err != nil {
+		t.Fatalf("status of %s: %v", a.wn, err)
+	}
+	return st
+}
+
+func isActivity(act string) func(api.AgentStatus) bool {
+	return func(s api.AgentStatus) bool { return s.Activity == act }
+}
+
+// idleAgain: back from after-call work, available for queue calls.
+func idleAgain(s api.AgentStatus) bool {
+	return s.Presence == "online" && s.Phone == "idle" && s.Activity == "none"
+}
+
+// talk checks the voice goes both ways: the agent hears the customer's
+// 1.5 kHz and the customer hears the agent's freq.
+func talk(t *testing.T, a *agent, cust *pstnsim.Call, freq float64) {
+	t.Helper()
+	waitHears(t, a.wn, a.dev, pstnsim.DefaultVoiceFreq)
+	waitFor(t, 5*time.Second, "customer hears "+a.wn, func() bool { return cust.Heard(freq) })
+}
+
+// hangUp ends the call from the customer's side and waits for the agent's leg.
+func hangUp(t *testing.T, ctx context.Context, cust *pstnsim.Call, leg *phone.Call) {
+	t.Helper()
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatalf("customer hangs up: %v", err)
+	}
+	select {
+	case <-leg.Done():
+	case <-ctx.Done():
+		t.Fatal("agent leg not ended after the customer hung up")
+	}
+}
+
+// noCall checks that the agent's phone was not offered a call.
+func noCall(t *testing.T, a *agent) {
+	t.Helper()
+	for {
+		select {
+		case ev := <-a.events:
+			// The end of a call seen before is not a new call.
+			if ev.Kind == phone.EventCall && ev.State != phone.Ended {
+				t.Errorf("agent %s: unexpected call event %s", a.wn, ev.State)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// TestInboundMissedThenAnswered is the main scenario: the customer keys 1
+// for sales; 1001, idle the longest, rings and does not answer; 1002
+// answers (tones both ways); after the customer hangs up 1002 is in
+// after-call work, then idle; its figures count the call and its talk time;
+// 1001 was told of the missed offer and has it in its history; one record.
+func TestInboundMissedThenAnswered(t *testing.T) {
+	in, sim := startInbound(t)
+	a1 := newAgent(t, in, "1001", 700)
+	a2 := newAgent(t, in, "1002", 1000)
+	w1 := watch(t, "1001", a1.api)
+	w2 := watch(t, "1002", a2.api)
+	setIdle(t, a1)
+	time.Sleep(20 * time.Millisecond) // 1001 is idle strictly longer
+	setIdle(t, a2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+
+	cust := callHotline(t, ctx, sim, "1")
+	missed := a1.nextCall(t, phone.Ringing)
+	callID := missed.Header("X-Call-ID")
+	pop := decode[api.ScreenPop](t, w1.wait(t, api.EventOffer, "offer", nil))
+	if pop.CallID != callID || pop.Customer != customer || pop.Group != "sales" || pop.CenterNumber != hotline || pop.Direction != "inbound" {
+		t.Errorf("1001's screen pop %+v, want call %s from %s via %s in sales", pop, callID, customer, hotline)
+	}
+	if pop.RingTimeoutSec != fastRing.Seconds() {
+		t.Errorf("screen pop ring timeout %vs, want %v", pop.RingTimeoutSec, fastRing.Seconds())
+	}
+	w1.waitStatus(t, "ringing", isActivity("ringing"))
+	noCall(t, a2) // one agent at a time with longest idle
+
+	// 1001 lets it ring out; the ring timeout moves the offer on.
+	inc := a2.nextCall(t, phone.Ringing)
+	if got := inc.Header("X-Call-ID"); got != callID {
+		t.Errorf("1002 offered call %q, want %q", got, callID)
+	}
+	select {
+	case <-missed.Done():
+	case <-ctx.Done():
+		t.Fatal("1001's phone still rings after the offer moved on")
+	}
+	if d := time.Since(start); d < fastRing {
+		t.Errorf("the offer moved on after %s, before the ring timeout %s", d, fastRing)
+	}
+	if err := inc.Answer(ctx); err != nil {
+		t.Fatalf("1002 answers: %v", err)
+	}
+	talk(t, a2, cust, 1000)
+	if hears(a1.dev, pstnsim.DefaultVoiceFreq) {
+		t.Error("1001, who missed the call, hears the customer")
+	}
+	w2.waitStatus(t, "talking", isActivity("talking"))
+	time.Sleep(time.Second) // some talk time
+	hangUp(t, ctx, cust, inc)
+
+	acw := w2.waitStatus(t, "after-call work", isActivity("acw"))
+	if acw.ACWUntil.IsZero() {
+		t.Error("after-call work without its end time")
+	}
+	w2.waitStatus(t, "idle after after-call work", idleAgain)
+	if st := status(t, a2); !idleAgain(st) {
+		t.Errorf("1002's status %+v, want online, idle", st)
+	}
+
+	rec := waitRecords(t, in, 1)[0]
+	if rec.CallID != callID || rec.Type != callcenter.CallInbound || rec.Agent != "1002" || rec.Group != "sales" ||
+		rec.Caller != customer || rec.Number != hotline {
+		t.Errorf("record %+v, want inbound %s from %s via %s, agent 1002, group sales", rec, callID, customer, hotline)
+	}
+	if rec.Result != callcenter.ResultAnswered || rec.HangupBy != callcenter.PartyCaller || rec.Abandoned {
+		t.Errorf("record: result %s, hangup by %q, abandoned %v; want answered, caller", rec.Result, rec.HangupBy, rec.Abandoned)
+	}
+	// The wait includes 1001's ring timeout.
+	if rec.QueueWait < fastRing || rec.QueueWait > 10*time.Second {
+		t.Errorf("record queue wait %s, want at least the %s ring timeout", rec.QueueWait, fastRing)
+	}
+
+	// 1002's figures once idle again (pushed right after the status):
+	// one call, the talk time of the record.
+	fig := decode[api.Figures](t, w2.next(t, api.EventFigures, "after the call", nil))
+	if fig.Calls != 1 {
+		t.Errorf("1002's figures count %d calls, want 1", fig.Calls)
+	}
+	if d := fig.TalkTimeSec - rec.Duration().Seconds(); d < -0.5 || d > 0.5 {
+		t.Errorf("1002's talk time %.2fs, the record's %.2fs", fig.TalkTimeSec, rec.Duration().Seconds())
+	}
+	if fig.Missed != 0 {
+		t.Errorf("1002 missed %d offers, want 0", fig.Missed)
+	}
+
+	// 1001: told of the missed offer, counted, and in its history.
+	item := decode[api.HistoryItem](t, w1.wait(t, api.EventMissed, "missed offer", nil))
+	if !item.Missed || item.CallID != callID || item.Customer != customer {
+		t.Errorf("1001's missed event %+v, want missed call %s from %s", item, callID, customer)
+	}
+	w1.wait(t, api.EventFigures, "one missed", func(ev api.Event) bool { return decode[api.Figures](t, ev).Missed == 1 })
+	hist, err := a1.api.History(ctx, time.Time{}, false, 10)
+	if err != nil {
+		t.Fatalf("1001's history: %v", err)
+	}
+	if len(hist) != 1 || !hist[0].Missed || hist[0].CallID != callID || hist[0].Customer != customer || hist[0].Group != "sales" {
+		t.Errorf("1001's history %+v, want the one missed call %s", hist, callID)
+	}
+	// One miss is not two in a row: 1001 stays idle, untold.
+	if st := status(t, a1); !idleAgain(st) {
+		t.Errorf("1001 after one missed offer: %+v, want idle", st)
+	}
+	if n := w1.count(api.EventNotice, nil); n != 0 {
+		t.Errorf("1001 got %d notices after one miss", n)
+	}
+	// 1002 answered: not a missed call in its history.
+	hist, err = a2.api.History(ctx, time.Time{}, false, 10)
+	if err != nil {
+		t.Fatalf("1002's history: %v", err)
+	}
+	if len(hist) != 1 || hist[0].Missed || hist[0].CallID != callID {
+		t.Errorf("1002's history %+v, want the answered call %s", hist, callID)
+	}
+}
+
+// TestInboundOverflowOnMaxWait: nobody in sales is available, so after
+// sales' maximum wait the call moves to support, where 2001 answers.
+func TestInboundOverflowOnMaxWait(t *testing.T) {
+	in, sim := startInbound(t)
+	a1 := newAgent(t, in, "1001", 700) // signed in, but busy (the login default)
+	sup := newAgent(t, in, "2001", 1000)
+	wsup := watch(t, "2001", sup.api)
+	setIdle(t, sup)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	keyed := time.Now()
+	inc := sup.nextCall(t, phone.Ringing)
+	if d := time.Since(keyed); d < fastWait-200*time.Millisecond {
+		t.Errorf("support rang %s after the choice, before sales' maximum wait %s", d, fastWait)
+	}
+	pop := decode[api.ScreenPop](t, wsup.wait(t, api.EventOffer, "offer", nil))
+	if pop.Group != "support" || pop.QueueWaitSec < fastWait.Seconds()-0.2 {
+		t.Errorf("2001's screen pop: group %q, waited %.1fs; want support after %s", pop.Group, pop.QueueWaitSec, fastWait)
+	}
+	if err := inc.Answer(ctx); err != nil {
+		t.Fatalf("2001 answers: %v", err)
+	}
+	talk(t, sup, cust, 1000)
+	hangUp(t, ctx, cust, inc)
+	noCall(t, a1)
+
+	rec := waitRecords(t, in, 1)[0]
+	if rec.Agent != "2001" || rec.Group != "support" || rec.Result != callcenter.ResultAnswered {
+		t.Errorf("record %+v, want answered by 2001 in support", rec)
+	}
+	if rec.QueueWait < fastWait-200*time.Millisecond {
+		t.Errorf("record queue wait %s, want at least sales' maximum wait %s", rec.QueueWait, fastWait)
+	}
+	wsup.waitStatus(t, "idle after after-call work", idleAgain)
+}
+
+// TestInboundAbandonInQueue: nobody is available; the customer hangs up
+// while queued; the group's figures showed the caller waiting; one record,
+// abandoned, with its wait.
+func TestInboundAbandonInQueue(t *testing.T) {
+	in, sim := startInbound(t)
+	// Long enough that the caller gives up first.
+	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) { g.MaxWait = 30 * time.Second })
+	a1 := newAgent(t, in, "1001", 700) // busy: sees the queue, takes no calls
+	w1 := watch(t, "1001", a1.api)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	w1.wait(t, api.EventGroups, "a caller waiting in sales", func(ev api.Event) bool {
+		for _, g := range decode[[]api.Group](t, ev) {
+			if g.Name == "sales" && g.Waiting == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	queued := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatalf("customer hangs up: %v", err)
+	}
+	waited := time.Since(queued)
+
+	rec := waitRecords(t, in, 1)[0]
+	if !rec.Abandoned || rec.Group != "sales" || rec.Agent != "" {
+		t.Errorf("record %+v, want abandoned in sales, no agent", rec)
+	}
+	if rec.Result == callcenter.ResultAnswered {
+		t.Errorf("abandoned call recorded as %s", rec.Result)
+	}
+	if rec.QueueWait < 1500*time.Millisecond || rec.QueueWait > waited+time.Second {
+		t.Errorf("record queue wait %s, the caller waited about %s", rec.QueueWait, waited)
+	}
+	w1.wait(t, api.EventGroups, "sales empty again", func(ev api.Event) bool {
+		for _, g := range decode[[]api.Group](t, ev) {
+			if g.Name == "sales" && g.Waiting == 0 {
+				return true
+			}
+		}
+		return false
+	})
+	noCall(t, a1)
+	if n := w1.count(api.EventOffer, nil); n != 0 {
+		t.Errorf("busy 1001 was offered the call %d times", n)
+	}
+}
+
+// TestInboundAutoAnswer: an idle agent with auto-answer on is connected
+// without a click.
+func TestInboundAutoAnswer(t *testing.T) {
+	in, sim := startInbound(t)
+	a := newAgent(t, in, "1001", 1000)
+	w := watch(t, "1001", a.api)
+	on, idle := true, "idle"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := a.api.SetStatus(ctx, api.StatusChange{Phone: &idle, AutoAnswer: &on})
+	if err != nil || !st.AutoAnswer || st.Phone != "idle" {
+		t.Fatalf("switch auto-answer on: %+v, %v", st, err)
+	}
+	// The softphone applies the server's switch to its phone (ui/vm).
+	a.phone.SetAutoAnswer(true)
+
+	cust := callHotline(t, ctx, sim, "1")
+	inc := a.nextCall(t, phone.Active) // nobody called Answer
+	talk(t, a, cust, 1000)
+	w.waitStatus(t, "talking", isActivity("talking"))
+	if st := status(t, a); st.Activity != "talking" || !st.AutoAnswer {
+		t.Errorf("status on the call %+v, want talking with auto-answer", st)
+	}
+	hangUp(t, ctx, cust, inc)
+	w.waitStatus(t, "idle after after-call work", idleAgain)
+	rec := waitRecords(t, in, 1)[0]
+	if rec.Agent != "1001" || rec.Result != callcenter.ResultAnswered || rec.Group != "sales" {
+		t.Errorf("record %+v, want answered by 1001 in sales", rec)
+	}
+	if n := w.count(api.EventMissed, nil); n != 0 {
+		t.Errorf("%d missed events for an auto-answered call", n)
+	}
+}
+
+// TestInboundTakeover: 1001 signs in on a second device. The first device's
+// stream is told (notice, then takeover) and ends; the new session works;
+// the new phone's registration replaced the old one, so the next call rings
+// the new phone only.
+func TestInboundTakeover(t *testing.T) {
+	in, sim := startInbound(t)
+	old := newAgent(t, in, "1001", 700)
+	wold := watch(t, "1001 (first device)", old.api)
+	setIdle(t, old)
+
+	again := newAgent(t, in, "1001", 1000) // the second login and phone
+	wold.wait(t, api.EventTakeover, "takeover", nil)
+	notice := wold.find(0, api.EventNotice, func(ev api.Event) bool {
+		return decode[api.Notice](t, ev).Code == server.NoticeTakeover
+	})
+	if notice < 0 || notice > wold.find(0, api.EventTakeover, nil) {
+		t.Errorf("the first device was not sent a takeover notice before the takeover")
+	}
+	waitFor(t, 5*time.Second, "the first device's stream ends", wold.stopped)
+	if err := wold.stream.Err(); !errors.Is(err, client.ErrTakeover) {
+		t.Errorf("first stream ended with %v, want ErrTakeover", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := old.api.SetStatus(ctx, api.StatusChange{}); !errors.Is(err, client.ErrUnauthorized) {
+		t.Errorf("the first device's session still answers: %v", err)
+	}
+
+	// The new session: a fresh login (busy, not the old device's idle).
+	wnew := watch(t, "1001 (second device)", again.api)
+	snap := decode[api.Snapshot](t, wnew.event(0))
+	if snap.Status == nil || snap.Status.Phone != "busy" || snap.Status.Presence != "online" {
+		t.Errorf("new session's snapshot status %+v, want online, busy", snap.Status)
+	}
+	if !snap.Registered {
+		t.Error("new session's snapshot: not registered")
+	}
+	if n := wnew.count(api.EventTakeover, nil); n != 0 {
+		t.Errorf("the new device was told of a takeover")
+	}
+	setIdle(t, again)
+	again.phone.SetAutoAnswer(true)
+
+	cust := callHotline(t, ctx, sim, "1")
+	inc := again.nextCall(t, phone.Active)
+	talk(t, again, cust, 1000)
+	hangUp(t, ctx, cust, inc)
+	noCall(t, old)
+	rec := waitRecords(t, in, 1)[0]
+	if rec.Agent != "1001" || rec.Result != callcenter.ResultAnswered {
+		t.Errorf("record %+v, want answered by 1001", rec)
+	}
+}
+
+// TestInboundTwoMissedSetsBusy: 1001, the only idle agent in sales, misses
+// the call twice; the second miss sets it busy and it is told why.
+func TestInboundTwoMissedSetsBusy(t *testing.T) {
+	in, sim := startInbound(t)
+	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) { g.MaxWait = 30 * time.Second })
+	a := newAgent(t, in, "1001", 700)
+	w := watch(t, "1001", a.api)
+	setIdle(t, a)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	first := a.nextCall(t, phone.Ringing)
+	<-first.Done()
+	second := a.nextCall(t, phone.Ringing)
+	if first.Header("X-Call-ID") != second.Header("X-Call-ID") {
+		t.Errorf("second offer is call %s, want the same call %s again", second.Header("X-Call-ID"), first.Header("X-Call-ID"))
+	}
+	<-second.Done()
+
+	n := decode[api.Notice](t, w.wait(t, api.EventNotice, "why it is busy", nil))
+	if n.Code != agentstate.NoticeMissedTwice || n.Message == "" {
+		t.Errorf("notice %+v, want %s with a message", n, agentstate.NoticeMissedTwice)
+	}
+	w.waitStatus(t, "busy", func(s api.AgentStatus) bool { return s.Phone == "busy" && s.Activity == "none" })
+	if st := status(t, a); st.Phone != "busy" || st.Presence != "online" {
+		t.Errorf("status after two misses %+v, want online, busy", st)
+	}
+	if got := w.count(api.EventMissed, nil); got != 2 {
+		t.Errorf("%d missed events, want 2", got)
+	}
+	// Busy now: the caller still waiting is not offered to 1001 again.
+	time.Sleep(2 * fastRing)
+	noCall(t, a)
+	if got := w.count(api.EventOffer, nil); got != 2 {
+		t.Errorf("%d offers, want 2", got)
+	}
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := waitRecords(t, in, 1)[0]
+	if !rec.Abandoned || rec.Agent != "" {
+		t.Errorf("record %+v, want abandoned", rec)
+	}
+	hist, err := a.api.History(ctx, time.Time{}, true, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || !hist[0].Missed {
+		t.Errorf("1001's missed history %+v, want the one call (missed twice)", hist)
+	}
+}
