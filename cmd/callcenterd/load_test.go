@@ -273,6 +273,52 @@ func readProcStat(pid string) (procStat, error) {
 	return ps, nil
 }
 
+// udpDrops counts datagrams the kernel dropped because a socket's receive
+// buffer was full (/proc/net/udp "drops"), split into the server's SIP
+// socket, the server's other (RTP) sockets, and everyone else's (the
+// agents' phones and pstnsim in this process).
+type udpDrops struct{ sip, serverRTP, others int64 }
+
+func readUDPDrops(pid, sipPort string) (udpDrops, error) {
+	var d udpDrops
+	mine := map[string]bool{}
+	fds, err := os.ReadDir(filepath.Join("/proc", pid, "fd"))
+	if err != nil {
+		return d, err
+	}
+	for _, fd := range fds {
+		l, err := os.Readlink(filepath.Join("/proc", pid, "fd", fd.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") {
+			mine[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	port, err := strconv.Atoi(sipPort)
+	if err != nil {
+		return d, err
+	}
+	hexPort := fmt.Sprintf(":%04X", port)
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return d, err
+	}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 13 {
+			continue
+		}
+		n, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
+		switch {
+		case !mine[f[9]]:
+			d.others += n
+		case strings.HasSuffix(f[1], hexPort):
+			d.sip += n
+		default:
+			d.serverRTP += n
+		}
+	}
+	return d, nil
+}
+
 // loadAgent is one auto-answering agent: it answers every offer, talks for
 // the talk time (a 1 kHz tone) and hangs up.
 type loadAgent struct {
@@ -400,11 +446,12 @@ func (a *loadAgent) serve(ctx context.Context, talk time.Duration, book *answerB
 // loadStep is one offered rate's outcome.
 type loadStep struct {
 	rate               float64
-	placed, answered   int // answered: reached an agent who answered
+	placed, answered   int // answered: an agent answered and the customer heard it
 	failed             map[string]int
 	p50, p99, max      time.Duration // INVITE → agent answer
 	audioOK, audioSeen int           // customer heard the agent (last second)
 	agentHeard         int           // agent heard the customer
+	drops              udpDrops      // UDP receive-buffer drops during the step
 	serverCPU          float64       // % of one core over the step
 	genCPU             float64       // this process (pstnsim + agents)
 	rssMB              float64
@@ -465,6 +512,7 @@ func TestInboundLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := strconv.Itoa(d.cmd.Process.Pid)
+	_, sipPort, _ := strings.Cut(sipAddr, ":")
 
 	// Agents log in a few at a time: each login is one scrypt check on
 	// the server (~60 ms of a core).
@@ -519,6 +567,10 @@ func TestInboundLoad(t *testing.T) {
 			t.Fatalf("server stat: %v", err)
 		}
 		self0, _ := readProcStat("self")
+		drops0, err := readUDPDrops(pid, sipPort)
+		if err != nil {
+			t.Fatalf("UDP drops: %v", err)
+		}
 		t0 := time.Now()
 		sctx, scancel := context.WithTimeout(ctx, need+loadHoldCap)
 		rep, err := sim.Run(sctx, pstnsim.Plan{To: admin.DemoNumber, From: from, Count: count, Rate: rate,
@@ -527,11 +579,13 @@ func TestInboundLoad(t *testing.T) {
 		wall := time.Since(t0)
 		after, _ := readProcStat(pid)
 		self1, _ := readProcStat("self")
+		drops1, _ := readUDPDrops(pid, sipPort)
 		if err != nil {
 			t.Errorf("%g calls/s: run: %v", rate, err)
 		}
 		st := summarizeStep(rate, rep, book, cfg.talk)
 		st.wall = wall
+		st.drops = udpDrops{drops1.sip - drops0.sip, drops1.serverRTP - drops0.serverRTP, drops1.others - drops0.others}
 		st.serverCPU = 100 * float64(after.cpu-before.cpu) / float64(wall)
 		st.genCPU = 100 * float64(self1.cpu-self0.cpu) / float64(wall)
 		st.rssMB, st.threads = float64(after.rssKB)/1024, after.threads
@@ -560,18 +614,15 @@ func TestInboundLoad(t *testing.T) {
 	if steps[0].failures() > 0 {
 		t.Errorf("failures already at the lowest rate %g calls/s: %s", steps[0].rate, steps[0].failedString())
 	}
-	for _, s := range steps {
-		if s.failures() == 0 && s.audioOK < s.audioSeen {
-			t.Errorf("%g calls/s: customers heard the agent on %d of %d answered calls", s.rate, s.audioOK, s.audioSeen)
-		}
-	}
 	t.Logf("load test took %s", time.Since(began).Round(time.Second))
 }
 
 // summarizeStep classifies each call: an agent answered it (success), or it
 // failed — refused by the center ("sip486"…), no final answer ("nostatus"),
-// IVR answered but no agent ever did ("noagent"), or it lived until the
-// customer's hold cap ("stuck").
+// IVR answered but no agent ever did ("noagent"), it lived until the
+// customer's hold cap ("stuck"), or an agent answered but in the call's
+// last second the customer did not hear the agent's 1 kHz ("mute") or the
+// agent did not hear the customer's 1.5 kHz ("deaf").
 func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time.Duration) loadStep {
 	st := loadStep{rate: rate, placed: rep.Placed, failed: map[string]int{}}
 	var lat []time.Duration
@@ -587,15 +638,23 @@ func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time
 		case !ok:
 			st.failed["noagent"]++
 		default:
-			st.answered++
 			lat = append(lat, a.at.Sub(c.Start))
 			st.audioSeen++
-			if c.Heard.Freq >= loadAgentFreq-50 && c.Heard.Freq <= loadAgentFreq+50 {
-				st.audioOK++
-			}
 			if a.heardCaler {
 				st.agentHeard++
 			}
+			// A call whose customer did not hear the agent is not a
+			// working call, whatever SIP says.
+			if c.Heard.Freq < loadAgentFreq-50 || c.Heard.Freq > loadAgentFreq+50 {
+				st.failed["mute"]++
+				continue
+			}
+			st.audioOK++
+			if !a.heardCaler {
+				st.failed["deaf"]++ // the agent did not hear the customer
+				continue
+			}
+			st.answered++
 		}
 	}
 	if len(lat) > 0 {
@@ -608,13 +667,13 @@ func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time
 func printLoadTable(t *testing.T, cfg loadConfig, steps []loadStep) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ninbound load: %d agents (PCMU), IVR → 1 → sales → auto-answer → talk %s → agent hangs up; server = callcenterd child process\n", cfg.agents, cfg.talk)
-	fmt.Fprintf(&b, "%7s %6s %8s %-22s %8s %8s %8s %9s %9s %7s %7s %7s\n",
-		"calls/s", "placed", "answered", "failed", "p50", "p99", "max", "cust_aud", "agent_aud", "srv_cpu", "gen_cpu", "srv_rss")
+	fmt.Fprintf(&b, "%7s %6s %8s %-22s %8s %8s %8s %9s %9s %7s %7s %7s  %s\n",
+		"calls/s", "placed", "answered", "failed", "p50", "p99", "max", "cust_aud", "agent_aud", "srv_cpu", "gen_cpu", "srv_rss", "udp drops sip/srv-rtp/gen")
 	for _, s := range steps {
-		fmt.Fprintf(&b, "%7g %6d %8d %-22s %8s %8s %8s %4d/%-4d %4d/%-4d %6.0f%% %6.0f%% %5.0fMB\n",
+		fmt.Fprintf(&b, "%7g %6d %8d %-22s %8s %8s %8s %4d/%-4d %4d/%-4d %6.0f%% %6.0f%% %5.0fMB  %d/%d/%d\n",
 			s.rate, s.placed, s.answered, s.failedString(),
 			s.p50.Round(time.Millisecond), s.p99.Round(time.Millisecond), s.max.Round(time.Millisecond),
-			s.audioOK, s.audioSeen, s.agentHeard, s.audioSeen, s.serverCPU, s.genCPU, s.rssMB)
+			s.audioOK, s.audioSeen, s.agentHeard, s.audioSeen, s.serverCPU, s.genCPU, s.rssMB, s.drops.sip, s.drops.serverRTP, s.drops.others)
 	}
 	knee := "not reached"
 	for i, s := range steps {
