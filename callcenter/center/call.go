@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/acd"
 	"github.com/agentphone/agentphone/callcenter/agentstate"
 	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
@@ -59,13 +60,51 @@ type queued struct {
 // send hands the call goroutine an event without blocking (called with the
 // center's lock held). Offers and expiry come at most once each at a time;
 // announcements are dropped when the call is busy.
-func (q *queued) send(ev queueEvent) {
+func (q *queued) send(ev queueEvent) bool {
 	if ev.kind == evAnnounce && len(q.events) > 1 {
-		return
+		return false
 	}
 	select {
 	case q.events <- ev:
+		return true
 	default:
+		return false
+	}
+}
+
+// dropOffersLocked ends the offers made to a call that left its queue
+// before its goroutine rang them (the caller hung up, or the maximum wait
+// came first in the same step): the agents were set ringing and reserved
+// by the ACD, and nobody else would ever free them. Their phones never
+// rang, so it is no missed call.
+func (c *Center) dropOffersLocked(q *queued) {
+	for {
+		var ev queueEvent
+		select {
+		case ev = <-q.events:
+		default:
+			return
+		}
+		if ev.kind != evOffer {
+			continue
+		}
+		for _, wn := range ev.agents {
+			c.unringLocked(q.id, wn)
+		}
+	}
+}
+
+// unringLocked frees an agent set ringing for callID whose phone was not
+// rung.
+func (c *Center) unringLocked(callID, wn string) {
+	c.offerResultLocked(callID, wn, false, c.now())
+	a := c.agentLocked(wn)
+	if a.call != callID {
+		return
+	}
+	a.call = ""
+	if _, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.OfferEnded(true, now) }); err != nil {
+		c.log.Warn("center: end an offer not rung", "agent", wn, "call", callID, "error", err)
 	}
 }
 
@@ -136,6 +175,10 @@ func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group str
 			return
 		}
 		if members == 0 {
+			// Nobody can ever answer here: the group's overflow applies at
+			// once (another group, or the voicemail message), else the
+			// caller hears all-busy. Waiting out the maximum wait for no
+			// one would only keep the caller longer.
 			log.Warn("center: group has no members", "group", group)
 			if next, ok := c.overflow(ctx, call, g, started, log); ok {
 				group = next
@@ -145,17 +188,36 @@ func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group str
 		}
 		q := &queued{id: call.ID(), group: group, ic: call, enqueued: c.now(), events: make(chan queueEvent, 4)}
 		q.announced = q.enqueued
+		// The caller's wait counts from entering the first queue: an
+		// overflowed caller goes ahead of newer callers of its priority,
+		// and skill tiers widen with the whole wait. MaxWait counts per
+		// group (q.enqueued).
+		qc := acd.QueuedCall{ID: q.id, Group: group, Caller: call.Caller(), At: started}
+		if c.priority != nil {
+			qc.Priority = c.priority(pop)
+		}
 		c.mu.Lock()
-		c.calls[q.id] = q
-		c.q.enqueue(q.id, group, 0, q.enqueued)
-		c.pushGroupsLocked(group)
-		c.wake()
+		_, err := c.q.Enqueue(qc)
+		if err == nil {
+			c.calls[q.id] = q
+			c.pushGroupsLocked(group)
+			c.wake()
+		}
 		c.mu.Unlock()
+		if err != nil {
+			// The group went away since it was read (Reload), or the
+			// call is queued twice: a bug either way, never a silent wait.
+			log.Error("center: enqueue", "group", group, "error", err)
+			call.SetQueueWait(c.now().Sub(started))
+			c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultFailed)
+			return
+		}
 
 		next, done := c.wait(ctx, call, q, g, pop, started, log)
 		c.mu.Lock()
 		delete(c.calls, q.id)
-		c.q.dequeue(q.id)
+		c.dropOffersLocked(q)
+		c.q.Dequeue(q.id) // not queued any more when answered: harmless
 		c.pushGroupsLocked(group)
 		c.mu.Unlock()
 		if done {
@@ -182,10 +244,10 @@ func (c *Center) wait(ctx context.Context, call *sipedge.InboundCall, q *queued,
 				if c.ring(ctx, call, q.id, ev.agents, g, pop, started, log) {
 					return "", true
 				}
-				c.mu.Lock()
-				c.q.offerEnded(q.id)
-				c.wake()
-				c.mu.Unlock()
+				// Each agent's offer was reported to the ACD as it ended
+				// (offerFailed), so the call may be ringing its next
+				// agent already: that offer is in q.events. Nothing to
+				// requeue here, and a Requeue would end that new offer.
 				if ctx.Err() != nil {
 					call.SetQueueWait(c.now().Sub(started))
 					return "", true
@@ -193,7 +255,7 @@ func (c *Center) wait(ctx context.Context, call *sipedge.InboundCall, q *queued,
 			case evExpired:
 				log.Info("center: maximum wait", "group", g.Name, "overflow", g.Overflow)
 				c.mu.Lock()
-				c.q.dequeue(q.id)
+				c.q.Dequeue(q.id) // gone already if its group was removed
 				c.mu.Unlock()
 				next, ok := c.overflow(ctx, call, g, started, log)
 				return next, !ok
@@ -316,6 +378,9 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// First the ACD: it frees the other agents of a ring-all and takes
+	// the call out of the queue figures.
+	c.offerResultLocked(callID, wn, true, at)
 	a := c.agentLocked(wn)
 	op := a.m.Answer
 	if a.m.Status().Activity != callcenter.ActivityRinging {
@@ -333,21 +398,18 @@ func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipe
 func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	var acw time.Duration
+	if g.ACW {
+		acw = g.ACWDuration
+	}
 	if g.Name != "" {
-		h := c.handle[g.Name]
-		h.calls++
-		h.total += talk
-		c.handle[g.Name] = h
+		c.q.Handled(g.Name, talk+acw) // expected-wait announcements
 	}
 	a := c.agentLocked(wn)
 	if a.call != callID {
 		return
 	}
 	a.call = ""
-	var acw time.Duration
-	if g.ACW {
-		acw = g.ACWDuration
-	}
 	if _, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.Hangup(acw, now) }); err != nil {
 		c.log.Warn("center: hang up", "agent", wn, "error", err)
 	}
@@ -357,6 +419,10 @@ func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Du
 func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The ACD frees the agent and passes it over for this call until the
+	// others had their turn (not an error for a ring-all loser, whose
+	// call left the queue with the answer, nor for a direct call).
+	c.offerResultLocked(callID, r.agent, false, r.at)
 	a := c.agentLocked(r.agent)
 	if a.call == callID {
 		a.call = ""

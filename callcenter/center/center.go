@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/acd"
 	"github.com/agentphone/agentphone/callcenter/agentstate"
 )
 
@@ -74,6 +75,14 @@ func WithTick(d time.Duration) Option { return func(c *Center) { c.tick = d } }
 // and for calls routed straight to an agent. Default 20 s.
 func WithRingTimeout(d time.Duration) Option { return func(c *Center) { c.ringTimeout = d } }
 
+// WithPriority sets the caller priority of queue calls: higher is served
+// first, callers of one priority in the order they began to wait. It sees
+// the call's screen pop (caller, center number, calls from this number),
+// so a VIP list or a number-level rule fits here. Default: 0 for all.
+func WithPriority(f func(pop callcenter.ScreenPop) int) Option {
+	return func(c *Center) { c.priority = f }
+}
+
 // Center is the orchestrator. Create with New, then run Run.
 type Center struct {
 	st          Store
@@ -83,6 +92,7 @@ type Center struct {
 	prompts     Prompts
 	tick        time.Duration
 	ringTimeout time.Duration
+	priority    func(callcenter.ScreenPop) int
 	kick        chan struct{}
 
 	mu       sync.Mutex
@@ -91,37 +101,16 @@ type Center struct {
 	members  map[string][]callcenter.Member // by group
 	memberOf map[string][]string            // agent -> group names
 	statuses []callcenter.CustomStatus
-	q        dispatcher
-	calls    map[string]*queued
-	handle   map[string]handleTime // by group, since start
+	// q is the ACD: the queues and the choice of agents. It is fed every
+	// agent status change (changedLocked) and the groups and members
+	// (Reload); offers are made from its decisions in step.
+	q     *acd.ACD
+	calls map[string]*queued
 }
 
-// handleTime is how long a group's answered calls lasted, for the
-// expected-wait announcement.
-type handleTime struct {
-	calls int
-	total time.Duration
-}
-
-// defaultHandleTime is assumed until a group has answered calls.
+// defaultHandleTime is assumed for expected-wait announcements until a
+// group has answered calls.
 const defaultHandleTime = 2 * time.Minute
-
-// expectedWaitLocked estimates the wait of the caller at position in
-// group: the callers ahead times the average call, shared by the members
-// signed in.
-func (c *Center) expectedWaitLocked(group string, position int) time.Duration {
-	avg := defaultHandleTime
-	if h := c.handle[group]; h.calls > 0 {
-		avg = h.total / time.Duration(h.calls)
-	}
-	online := 0
-	for _, m := range c.members[group] {
-		if a := c.agents[m.Agent]; a != nil && a.m.Status().Presence != callcenter.PresenceOffline {
-			online++
-		}
-	}
-	return time.Duration(position) * avg / time.Duration(max(online, 1))
-}
 
 // agent is one agent's live state.
 type agent struct {
@@ -148,9 +137,7 @@ func New(st Store, opts ...Option) (*Center, error) {
 		groups:      map[string]callcenter.SkillGroup{},
 		members:     map[string][]callcenter.Member{},
 		memberOf:    map[string][]string{},
-		q:           newLineQueue(),
 		calls:       map[string]*queued{},
-		handle:      map[string]handleTime{},
 	}
 	for _, o := range opts {
 		o(c)
@@ -158,6 +145,7 @@ func New(st Store, opts ...Option) (*Center, error) {
 	if c.log == nil || c.now == nil || c.sink == nil || c.tick <= 0 || c.ringTimeout <= 0 {
 		return nil, fmt.Errorf("%w: nil logger, clock or sink, or non-positive tick or ring timeout", ErrConfig)
 	}
+	c.q = acd.New(acd.WithClock(c.now), acd.WithDefaultHandleTime(defaultHandleTime))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := c.Reload(ctx); err != nil {
@@ -189,15 +177,30 @@ func (c *Center) Reload(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name := range c.groups {
-		if _, ok := members[name]; !ok {
-			c.q.removeGroup(name)
+		if _, ok := members[name]; ok {
+			continue
+		}
+		// The group is gone: its callers leave the queue as if they had
+		// waited their maximum (its overflow, else all-busy).
+		for _, qc := range c.q.RemoveGroup(name) {
+			if q := c.calls[qc.ID]; q != nil {
+				q.expired = true
+				q.send(queueEvent{kind: evExpired})
+			}
 		}
 	}
 	c.groups = map[string]callcenter.SkillGroup{}
 	c.memberOf = map[string][]string{}
 	for _, g := range groups {
+		if err := c.q.SetGroup(g); err != nil {
+			c.log.Error("center: skill group not loaded", "group", g.Name, "error", err)
+			continue
+		}
+		if err := c.q.SetMembers(g.Name, members[g.Name]); err != nil {
+			c.log.Error("center: members not loaded", "group", g.Name, "error", err)
+			members[g.Name] = nil
+		}
 		c.groups[g.Name] = g
-		c.q.setGroup(g, members[g.Name])
 		for _, m := range members[g.Name] {
 			c.memberOf[m.Agent] = append(c.memberOf[m.Agent], g.Name)
 			c.agentLocked(m.Agent) // the ACD learns every member's status
@@ -215,13 +218,13 @@ func (c *Center) agentLocked(wn string) *agent {
 	if a == nil {
 		a = &agent{m: agentstate.New(wn, c.now())}
 		c.agents[wn] = a
-		c.q.updateAgent(a.m.Status(), 0)
+		c.q.UpdateAgent(a.m.Status(), 0)
 	}
 	return a
 }
 
 // changedLocked persists and pushes an agent's new status, its figures and
-// its groups' figures, and wakes the dispatcher when it became available.
+// its groups' figures, and wakes Run when the agent became available.
 func (c *Center) changedLocked(a *agent, st callcenter.AgentStatus) {
 	now := c.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -230,7 +233,7 @@ func (c *Center) changedLocked(a *agent, st callcenter.AgentStatus) {
 	}
 	cancel()
 	fig := a.m.Figures(now)
-	c.q.updateAgent(st, fig.Calls)
+	c.q.UpdateAgent(st, fig.Calls) // before any Next: never offer to a busy agent
 	c.sink.Status(st.Agent, st)
 	c.sink.Figures(st.Agent, fig)
 	c.pushGroupsLocked(c.memberOf[st.Agent]...)
@@ -253,11 +256,10 @@ func (c *Center) pushGroupsLocked(groups ...string) {
 }
 
 func (c *Center) groupsLocked(agent string) []callcenter.GroupFigures {
-	now := c.now()
 	var out []callcenter.GroupFigures
 	for _, name := range c.memberOf[agent] {
 		gf := callcenter.GroupFigures{Group: name}
-		gf.Waiting, gf.LongestWait = c.q.waiting(name, now)
+		gf.Waiting, gf.LongestWait = c.q.Waiting(name)
 		for _, m := range c.members[name] {
 			a := c.agents[m.Agent]
 			if a == nil {
@@ -488,31 +490,55 @@ func (c *Center) step() {
 		}
 		if g.AnnounceEvery > 0 && now.Sub(q.announced) >= g.AnnounceEvery {
 			q.announced = now
-			pos := c.q.position(q.id)
-			q.send(queueEvent{kind: evAnnounce, position: pos, wait: c.expectedWaitLocked(q.group, pos)})
+			if pos, wait := c.q.Position(q.id); pos > 0 {
+				q.send(queueEvent{kind: evAnnounce, position: pos, wait: wait})
+			}
 		}
 	}
-	for _, as := range c.q.next(now) {
-		q := c.calls[as.callID]
+	for _, o := range c.q.Next(now) {
+		q := c.calls[o.Call.ID]
 		if q == nil {
-			c.q.dequeue(as.callID)
+			// Not waiting in the center (cannot happen while enqueue and
+			// the calls map change together): drop it, freeing the agents.
+			c.q.Dequeue(o.Call.ID)
 			continue
 		}
 		var rung []string
-		for _, wn := range as.agents {
+		for _, wn := range o.Agents {
 			a := c.agentLocked(wn)
 			if _, err := c.transitionLocked(a, a.m.Offer); err != nil {
-				c.log.Debug("center: offer refused", "agent", wn, "error", err)
+				// The ACD was fed every change, so this is a bug; the
+				// agent is released and passed over for this call.
+				c.log.Warn("center: offer refused", "agent", wn, "error", err)
+				c.offerResultLocked(q.id, wn, false, now)
 				continue
 			}
 			a.call = q.id
 			rung = append(rung, wn)
 		}
-		if len(rung) == 0 {
-			c.q.offerEnded(q.id)
-			continue
+		if len(rung) > 0 && !q.send(queueEvent{kind: evOffer, agents: rung}) {
+			// Cannot happen (one offer at a time, expiry once,
+			// announcements only into an empty queue); never leave the
+			// agents ringing for nobody.
+			c.log.Error("center: offer not delivered", "call", q.id)
+			for _, wn := range rung {
+				c.unringLocked(q.id, wn)
+			}
 		}
-		q.send(queueEvent{kind: evOffer, agents: rung})
+	}
+}
+
+// offerResultLocked tells the ACD how one agent's offer of a call ended.
+// A call that is no longer queued (answered elsewhere in a ring-all,
+// abandoned, a direct call that never was) has nothing to report.
+func (c *Center) offerResultLocked(callID, agent string, answered bool, at time.Time) {
+	err := c.q.OfferResult(callID, agent, answered, at)
+	switch {
+	case err == nil:
+		c.wake() // the agent, or the call, may be free for another offer
+	case errors.Is(err, acd.ErrUnknownCall), errors.Is(err, acd.ErrNotOffered):
+	default:
+		c.log.Warn("center: offer result", "call", callID, "agent", agent, "error", err)
 	}
 }
 

@@ -63,7 +63,14 @@ type recSink struct {
 	offers   map[string][]callcenter.ScreenPop
 	missed   map[string][]callcenter.Offer
 	notices  map[string][]callcenter.Notice
+	// offerLog is every offer in order, for the strategy tests.
+	offerLog []offered
 	changed  chan struct{}
+}
+
+type offered struct {
+	agent string
+	pop   callcenter.ScreenPop
 }
 
 func newRecSink() *recSink {
@@ -99,7 +106,9 @@ func (s *recSink) Groups(a string, g []callcenter.GroupFigures) {
 func (s *recSink) Offer(a string, p callcenter.ScreenPop) {
 	s.mu.Lock()
 	s.offers[a] = append(s.offers[a], p)
+	s.offerLog = append(s.offerLog, offered{a, p})
 	s.mu.Unlock()
+	s.poke()
 }
 func (s *recSink) Missed(a string, o callcenter.Offer) {
 	s.mu.Lock()
@@ -199,6 +208,7 @@ type setup struct {
 	// numbers: e164 -> route (ivr:NAME, group:NAME or agent:WN)
 	numbers map[string]string
 	agents  []string
+	opts    []Option // more Center options
 }
 
 func newRig(t *testing.T, s setup) *rig {
@@ -256,7 +266,8 @@ func newRig(t *testing.T, s setup) *rig {
 	}
 	r := &rig{st: st, rec: &notifyRecords{SQLite: st, ended: make(chan callcenter.CallRecord, 100)},
 		clock: newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.Local)), sink: newRecSink()}
-	r.c, err = New(st, WithLogger(testLogger()), WithClock(r.clock.Now), WithEvents(r.sink), WithPrompts(tones{}), WithTick(20*time.Millisecond))
+	opts := append([]Option{WithLogger(testLogger()), WithClock(r.clock.Now), WithEvents(r.sink), WithPrompts(tones{}), WithTick(20 * time.Millisecond)}, s.opts...)
+	r.c, err = New(st, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -503,3 +514,59 @@ func heardSome(pcm []int16, freq float64) bool {
 }
 
 var errTimeout = errors.New("timeout")
+
+// quiet checks that nothing is left of the calls: no call queued in the
+// center or the ACD, no agent ringing or tied to a call.
+func (r *rig) quiet(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r.c.mu.Lock()
+		var stuck []string
+		for id := range r.c.calls {
+			stuck = append(stuck, "queued "+id)
+		}
+		for name := range r.c.groups {
+			if n, _ := r.c.q.Waiting(name); n > 0 {
+				stuck = append(stuck, "ACD queue "+name)
+			}
+		}
+		for wn, a := range r.c.agents {
+			if st := a.m.Status(); a.call != "" || st.Activity == callcenter.ActivityRinging || st.Activity == callcenter.ActivityTalking {
+				stuck = append(stuck, "agent "+wn+" on "+a.call+" "+st.Activity.String())
+			}
+		}
+		r.c.mu.Unlock()
+		if len(stuck) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("left behind: %v", stuck)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// recordsOnce checks that the records table holds exactly the calls
+// ended, each once.
+func (r *rig) recordsOnce(t *testing.T, calls int) []callcenter.CallRecord {
+	t.Helper()
+	recs, err := r.st.CallRecords(context.Background(), callcenter.RecordFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, rec := range recs {
+		if seen[rec.CallID] {
+			t.Errorf("call %s recorded twice", rec.CallID)
+		}
+		seen[rec.CallID] = true
+		if rec.EndedAt.IsZero() {
+			t.Errorf("call %s never ended: %+v", rec.CallID, rec)
+		}
+	}
+	if len(recs) != calls {
+		t.Errorf("%d records, want %d: %+v", len(recs), calls, recs)
+	}
+	return recs
+}
