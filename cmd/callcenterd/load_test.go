@@ -7,8 +7,9 @@ package main
 //
 //	LOAD=1 go test -run TestInboundLoad -v -timeout 10m ./cmd/callcenterd
 //
-// Knobs (environment): LOAD_AGENTS (default 120), LOAD_RATES (calls/s,
-// default "2,5,10,20,30,40"), LOAD_SECONDS (offered seconds per step,
+// Knobs (environment): LOAD_AGENTS (default 250, all in sales), LOAD_RATES
+// (calls/s, default "5,10,20,30,40,50,60,80"; it stops at the first step
+// with a failed call), LOAD_SECONDS (offered seconds per step,
 // default 5), LOAD_TALK (agent talk time, default 2s), LOAD_DEBUG=1 shows
 // callcenterd's log.
 //
@@ -65,7 +66,7 @@ type loadConfig struct {
 }
 
 func loadConfigFromEnv(t *testing.T) loadConfig {
-	c := loadConfig{agents: 120, rates: []float64{2, 5, 10, 20, 30, 40}, seconds: 5, talk: 2 * time.Second}
+	c := loadConfig{agents: 250, rates: []float64{5, 10, 20, 30, 40, 50, 60, 80}, seconds: 5, talk: 2 * time.Second}
 	if v := os.Getenv("LOAD_AGENTS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -549,6 +550,7 @@ func TestInboundLoad(t *testing.T) {
 
 	var steps []loadStep
 	seq := 0
+	callers := map[string]bool{}
 	for _, rate := range cfg.rates {
 		count := max(10, int(rate*cfg.seconds+0.5))
 		// A step takes its offered time plus the longest a call may live.
@@ -561,6 +563,7 @@ func TestInboundLoad(t *testing.T) {
 		for i := range from {
 			seq++
 			from[i] = fmt.Sprintf("1390%07d", seq) // unique: the agents' X-Caller names the call
+			callers[from[i]] = true
 		}
 		before, err := readProcStat(pid)
 		if err != nil {
@@ -598,6 +601,7 @@ func TestInboundLoad(t *testing.T) {
 		// Let every agent come back to idle before the next step.
 		time.Sleep(500 * time.Millisecond)
 	}
+	checkLoadRecords(t, db, callers)
 	if n := d.panics.Load(); n > 0 {
 		t.Errorf("callcenterd panicked under load: %v", d.lastErr.Load())
 	}
@@ -615,6 +619,65 @@ func TestInboundLoad(t *testing.T) {
 		t.Errorf("failures already at the lowest rate %g calls/s: %s", steps[0].rate, steps[0].failedString())
 	}
 	t.Logf("load test took %s", time.Since(began).Round(time.Second))
+}
+
+// checkLoadRecords: after the load, every call placed has exactly one call
+// record and all of them are closed (no call stuck in the server), read
+// from the database while callcenterd still runs (SQLite WAL readers).
+func checkLoadRecords(t *testing.T, db string, callers map[string]bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Errorf("open the database to check records: %v", err)
+		return
+	}
+	defer st.Close()
+	var (
+		per    map[string]int
+		open   int
+		result map[callcenter.Result]int
+	)
+	for {
+		recs, err := st.CallRecords(ctx, callcenter.RecordFilter{})
+		if err != nil {
+			t.Errorf("call records: %v", err)
+			return
+		}
+		per, open, result = map[string]int{}, 0, map[callcenter.Result]int{}
+		for _, r := range recs {
+			if !callers[r.Caller] {
+				continue
+			}
+			per[r.Caller]++
+			if r.EndedAt.IsZero() {
+				open++
+			} else {
+				result[r.Result]++
+			}
+		}
+		if open == 0 || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	missing, twice := 0, 0
+	for c := range callers {
+		switch n := per[c]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			twice++
+		}
+	}
+	t.Logf("call records: %d calls placed, %d recorded, results %v, still open %d", len(callers), len(per), result, open)
+	if open > 0 {
+		t.Errorf("%d call records still open 20 s after the load: calls stuck in the server", open)
+	}
+	if missing > 0 || twice > 0 {
+		t.Errorf("records: %d calls without a record, %d with more than one", missing, twice)
+	}
 }
 
 // summarizeStep classifies each call: an agent answered it (success), or it
