@@ -570,6 +570,17 @@ func TestInboundTakeover(t *testing.T) {
 	setIdle(t, again)
 	again.phone.SetAutoAnswer(true)
 
+	// The first device quits: its un-REGISTER carries the revoked login's
+	// SIP secret, which the registrar refuses, so the new device's binding
+	// stays.
+	if err := old.phone.Close(); !errors.Is(err, phone.ErrBadCredentials) {
+		t.Errorf("first device's un-REGISTER: %v, want refused (the takeover revoked its SIP secret)", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if !in.edge.Registered("1001") {
+		t.Fatal("1001 is not registered after the first device quit: its un-REGISTER removed the new binding")
+	}
+
 	cust := callHotline(t, ctx, sim, "1")
 	inc := again.nextCall(t, phone.Active)
 	talk(t, again, cust, 1000)
