@@ -335,12 +335,23 @@ func TestInboundMissedThenAnswered(t *testing.T) {
 		t.Error("1001, who missed the call, hears the customer")
 	}
 	w2.waitStatus(t, "talking", isActivity("talking"))
+	// Both members see sales' figures: 1002 talking, 1001 idle, nobody waiting.
+	for _, w := range []*watcher{w1, w2} {
+		w.wait(t, api.EventGroups, "1002 talking in sales", func(ev api.Event) bool {
+			for _, g := range decode[[]api.Group](t, ev) {
+				if g.Name == "sales" && g.Talking == 1 && g.Idle == 1 && g.Waiting == 0 {
+					return true
+				}
+			}
+			return false
+		})
+	}
 	time.Sleep(time.Second) // some talk time
 	hangUp(t, ctx, cust, inc)
 
 	acw := w2.waitStatus(t, "after-call work", isActivity("acw"))
-	if acw.ACWUntil.IsZero() {
-		t.Error("after-call work without its end time")
+	if d := acw.ACWUntil.Sub(acw.Since); d < fastACW-50*time.Millisecond || d > fastACW+50*time.Millisecond {
+		t.Errorf("after-call work from %s until %s, want %s", acw.Since, acw.ACWUntil, fastACW)
 	}
 	w2.waitStatus(t, "idle after after-call work", idleAgain)
 	if st := status(t, a2); !idleAgain(st) {
@@ -441,55 +452,79 @@ func TestInboundOverflowOnMaxWait(t *testing.T) {
 	wsup.waitStatus(t, "idle after after-call work", idleAgain)
 }
 
-// TestInboundAbandonInQueue: nobody is available; the customer hangs up
-// while queued; the group's figures showed the caller waiting; one record,
-// abandoned, with its wait.
-func TestInboundAbandonInQueue(t *testing.T) {
-	in, sim := startInbound(t)
-	// Long enough that the caller gives up first.
-	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) { g.MaxWait = 30 * time.Second })
-	a1 := newAgent(t, in, "1001", 700) // busy: sees the queue, takes no calls
-	w1 := watch(t, "1001", a1.api)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	cust := callHotline(t, ctx, sim, "1")
-	w1.wait(t, api.EventGroups, "a caller waiting in sales", func(ev api.Event) bool {
+// waitingIn accepts a groups event where group has n callers waiting.
+func waitingIn(t *testing.T, group string, n int) func(api.Event) bool {
+	return func(ev api.Event) bool {
 		for _, g := range decode[[]api.Group](t, ev) {
-			if g.Name == "sales" && g.Waiting == 1 {
+			if g.Name == group && g.Waiting == n {
 				return true
 			}
 		}
 		return false
-	})
-	queued := time.Now()
-	time.Sleep(1500 * time.Millisecond)
-	if err := cust.Hangup(ctx); err != nil {
-		t.Fatalf("customer hangs up: %v", err)
 	}
-	waited := time.Since(queued)
+}
 
-	rec := waitRecords(t, in, 1)[0]
-	if !rec.Abandoned || rec.Group != "sales" || rec.Agent != "" {
-		t.Errorf("record %+v, want abandoned in sales, no agent", rec)
-	}
-	if rec.Result == callcenter.ResultAnswered {
-		t.Errorf("abandoned call recorded as %s", rec.Result)
-	}
-	if rec.QueueWait < 1500*time.Millisecond || rec.QueueWait > waited+time.Second {
-		t.Errorf("record queue wait %s, the caller waited about %s", rec.QueueWait, waited)
-	}
-	w1.wait(t, api.EventGroups, "sales empty again", func(ev api.Event) bool {
-		for _, g := range decode[[]api.Group](t, ev) {
-			if g.Name == "sales" && g.Waiting == 0 {
-				return true
+// TestInboundAbandon: nobody is available; the customer hangs up in the
+// IVR before choosing, or while queued in sales (whose figures showed the
+// caller waiting). Either way: one record, abandoned, with the queue wait
+// (none in the IVR), and no agent offered the call.
+func TestInboundAbandon(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		key   string // keyed at the IVR; "" hangs up in the IVR
+		group string
+	}{
+		{"in IVR", "", ""},
+		{"in queue", "1", "sales"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, sim := startInbound(t)
+			// Long enough that the caller gives up first.
+			tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) { g.MaxWait = 30 * time.Second })
+			a1 := newAgent(t, in, "1001", 700) // busy: sees the queue, takes no calls
+			w1 := watch(t, "1001", a1.api)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+
+			var cust *pstnsim.Call
+			if tc.key != "" {
+				cust = callHotline(t, ctx, sim, tc.key)
+				w1.next(t, api.EventGroups, "a caller waiting in sales", waitingIn(t, "sales", 1))
+			} else {
+				var err error
+				if cust, err = sim.Call(ctx, customer, hotline, pstnsim.CallOptions{}); err != nil {
+					t.Fatalf("customer call: %v", err)
+				}
 			}
-		}
-		return false
-	})
-	noCall(t, a1)
-	if n := w1.count(api.EventOffer, nil); n != 0 {
-		t.Errorf("busy 1001 was offered the call %d times", n)
+			queued := time.Now()
+			const patience = 1500 * time.Millisecond
+			time.Sleep(patience)
+			if err := cust.Hangup(ctx); err != nil {
+				t.Fatalf("customer hangs up: %v", err)
+			}
+			waited := time.Since(queued)
+
+			rec := waitRecords(t, in, 1)[0]
+			if !rec.Abandoned || rec.Group != tc.group || rec.Agent != "" || rec.Caller != customer || rec.Number != hotline {
+				t.Errorf("record %+v, want abandoned from %s via %s, group %q, no agent", rec, customer, hotline, tc.group)
+			}
+			if rec.Result == callcenter.ResultAnswered || rec.HangupBy != callcenter.PartyCaller {
+				t.Errorf("abandoned call recorded as %s, hung up by %q; want not answered, by the caller", rec.Result, rec.HangupBy)
+			}
+			if tc.group == "" && rec.QueueWait != 0 {
+				t.Errorf("record queue wait %s for a caller who never queued", rec.QueueWait)
+			}
+			if tc.group != "" && (rec.QueueWait < patience || rec.QueueWait > waited+time.Second) {
+				t.Errorf("record queue wait %s, the caller waited about %s", rec.QueueWait, waited)
+			}
+			if tc.group != "" {
+				w1.next(t, api.EventGroups, "sales empty again", waitingIn(t, "sales", 0))
+			}
+			noCall(t, a1)
+			if n := w1.count(api.EventOffer, nil); n != 0 {
+				t.Errorf("busy 1001 was offered the call %d times", n)
+			}
+		})
 	}
 }
 
@@ -629,18 +664,32 @@ func TestInboundTwoMissedSetsBusy(t *testing.T) {
 	if got := w.count(api.EventOffer, nil); got != 2 {
 		t.Errorf("%d offers, want 2", got)
 	}
-	if err := cust.Hangup(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec := waitRecords(t, in, 1)[0]
-	if !rec.Abandoned || rec.Agent != "" {
-		t.Errorf("record %+v, want abandoned", rec)
-	}
 	hist, err := a.api.History(ctx, time.Time{}, true, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 1 || !hist[0].Missed {
+	if len(hist) != 1 || !hist[0].Missed || hist[0].Customer != customer {
 		t.Errorf("1001's missed history %+v, want the one call (missed twice)", hist)
+	}
+
+	// Idle again: the miss streak starts over and the caller, still
+	// waiting, is offered to 1001, who answers this time.
+	setIdle(t, a)
+	third := a.nextCall(t, phone.Ringing)
+	if err := third.Answer(ctx); err != nil {
+		t.Fatalf("1001 answers: %v", err)
+	}
+	talk(t, a, cust, 700)
+	hangUp(t, ctx, cust, third)
+	rec := waitRecords(t, in, 1)[0]
+	if rec.Abandoned || rec.Agent != "1001" || rec.Result != callcenter.ResultAnswered || rec.QueueWait < 2*fastRing {
+		t.Errorf("record %+v, want answered by 1001 after waiting through two ring timeouts", rec)
+	}
+	// Missed twice, then answered: not a missed call any more.
+	if hist, err = a.api.History(ctx, time.Time{}, true, 10); err != nil || len(hist) != 0 {
+		t.Errorf("1001's missed history after answering %+v (%v), want none", hist, err)
+	}
+	if n := w.count(api.EventNotice, nil); n != 1 {
+		t.Errorf("%d notices, want the one after two misses", n)
 	}
 }
