@@ -693,3 +693,50 @@ func TestInboundTwoMissedSetsBusy(t *testing.T) {
 		t.Errorf("%d notices, want the one after two misses", n)
 	}
 }
+
+// TestInboundHangupWhileRinging: the customer gives up while 1001's phone
+// rings. The ringing stops, 1001 is idle again and not on a miss streak,
+// yet the call is a missed call for it (SPEC: whoever ended the offer);
+// one record, abandoned in sales.
+func TestInboundHangupWhileRinging(t *testing.T) {
+	in, sim := startInbound(t)
+	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) { g.RingTimeout = 10 * time.Second })
+	a := newAgent(t, in, "1001", 700)
+	w := watch(t, "1001", a.api)
+	setIdle(t, a)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	ringing := a.nextCall(t, phone.Ringing)
+	callID := ringing.Header("X-Call-ID")
+	w.waitStatus(t, "ringing", isActivity("ringing"))
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatalf("customer hangs up: %v", err)
+	}
+	select {
+	case <-ringing.Done():
+	case <-ctx.Done():
+		t.Fatal("1001's phone still rings after the customer hung up")
+	}
+	w.waitStatus(t, "idle again", idleAgain)
+
+	item := decode[api.HistoryItem](t, w.wait(t, api.EventMissed, "missed offer", nil))
+	if !item.Missed || item.CallID != callID || item.Customer != customer {
+		t.Errorf("missed event %+v, want missed call %s from %s", item, callID, customer)
+	}
+	hist, err := a.api.History(ctx, time.Time{}, true, 10)
+	if err != nil || len(hist) != 1 || hist[0].CallID != callID {
+		t.Errorf("1001's missed history %+v (%v), want call %s", hist, err, callID)
+	}
+	rec := waitRecords(t, in, 1)[0]
+	if rec.CallID != callID || !rec.Abandoned || rec.Group != "sales" || rec.Agent != "" || rec.Result == callcenter.ResultAnswered {
+		t.Errorf("record %+v, want call %s abandoned in sales", rec, callID)
+	}
+	if n := w.count(api.EventNotice, nil); n != 0 {
+		t.Errorf("%d notices: a caller hanging up is not the agent's miss", n)
+	}
+	if st := status(t, a); !idleAgain(st) {
+		t.Errorf("status %+v, want idle", st)
+	}
+}
