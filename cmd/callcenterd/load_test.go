@@ -11,7 +11,7 @@ package main
 // (calls/s, default "5,10,20,30,40,50,60,80"; it stops at the first step
 // with a failed call), LOAD_SECONDS (offered seconds per step,
 // default 5), LOAD_TALK (agent talk time, default 2s), LOAD_DEBUG=1 shows
-// callcenterd's log.
+// callcenterd's log, LOAD_LOG=FILE writes it to FILE.
 //
 // callcenterd runs as a child process so that its CPU figure (from
 // /proc/PID/stat) is its own: the carrier simulator and the agents' phones
@@ -179,15 +179,27 @@ func startLoadDaemon(t *testing.T, db, trunk string) (*loadDaemon, string) {
 	d := &loadDaemon{cmd: cmd, exited: make(chan struct{})}
 	ready := make(chan []string, 1)
 	scanned := make(chan struct{})
-	debug := os.Getenv("LOAD_DEBUG") != ""
+	// The daemon's log goes to LOAD_LOG (a file) or, with LOAD_DEBUG, to
+	// stderr; a goroutine dump (kill -QUIT) lands there too.
+	var logw io.Writer
+	if path := os.Getenv("LOAD_LOG"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatalf("LOAD_LOG: %v", err)
+		}
+		t.Cleanup(func() { f.Close() })
+		logw = f
+	} else if os.Getenv("LOAD_DEBUG") != "" {
+		logw = os.Stderr
+	}
 	go func() {
 		defer close(scanned)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			if debug {
-				os.Stderr.WriteString("[callcenterd] " + line + "\n")
+			if logw != nil {
+				io.WriteString(logw, "[callcenterd] "+line+"\n")
 			}
 			switch {
 			case strings.HasPrefix(line, "panic:") || strings.HasPrefix(line, "fatal error:"):
@@ -330,9 +342,10 @@ type loadAgent struct {
 
 // answer is what an agent saw of one call, keyed by the customer's number.
 type answer struct {
-	at         time.Time
-	agent      string
-	heardCaler bool // the agent heard the customer's 1.5 kHz voice before hanging up
+	at          time.Time
+	agent       string
+	heardCaller bool      // the agent heard the customer's 1.5 kHz voice before hanging up
+	hungUp      time.Time // when the agent sent its BYE
 }
 
 type answerBook struct {
@@ -358,11 +371,11 @@ func (b *answerBook) get(caller string) (answer, bool) {
 	return a, ok
 }
 
-func (b *answerBook) setHeard(caller string) {
+func (b *answerBook) hungUp(caller string, heard bool, at time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if a, ok := b.m[caller]; ok {
-		a.heardCaler = true
+		a.heardCaller, a.hungUp = heard, at
 		b.m[caller] = a
 	}
 }
@@ -433,9 +446,7 @@ func (a *loadAgent) serve(ctx context.Context, talk time.Duration, book *answerB
 					return
 				case <-ctx.Done():
 				}
-				if hears(a.dev, pstnsim.DefaultVoiceFreq) {
-					book.setHeard(caller)
-				}
+				book.hungUp(caller, hears(a.dev, pstnsim.DefaultVoiceFreq), time.Now())
 				hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				defer cancel()
 				c.Hangup(hctx)
@@ -450,6 +461,7 @@ type loadStep struct {
 	placed, answered   int // answered: an agent answered and the customer heard it
 	failed             map[string]int
 	p50, p99, max      time.Duration // INVITE → agent answer
+	byeP50, byeP99     time.Duration // agent's BYE → customer's call ended
 	audioOK, audioSeen int           // customer heard the agent (last second)
 	agentHeard         int           // agent heard the customer
 	drops              udpDrops      // UDP receive-buffer drops during the step
@@ -593,8 +605,8 @@ func TestInboundLoad(t *testing.T) {
 		st.genCPU = 100 * float64(self1.cpu-self0.cpu) / float64(wall)
 		st.rssMB, st.threads = float64(after.rssKB)/1024, after.threads
 		steps = append(steps, st)
-		t.Logf("%g calls/s: %s; agents answered %d, failed %s, p50 %s p99 %s, server CPU %.0f%%",
-			rate, rep.String(), st.answered, st.failedString(), st.p50.Round(time.Millisecond), st.p99.Round(time.Millisecond), st.serverCPU)
+		t.Logf("%g calls/s: %s; working calls %d, failed %s, p50 %s p99 %s, server CPU %.0f%%, %d threads",
+			rate, rep.String(), st.answered, st.failedString(), st.p50.Round(time.Millisecond), st.p99.Round(time.Millisecond), st.serverCPU, st.threads)
 		if st.failures() > 0 {
 			break // the knee: the next steps would only fail more
 		}
@@ -688,7 +700,7 @@ func checkLoadRecords(t *testing.T, db string, callers map[string]bool) {
 // agent did not hear the customer's 1.5 kHz ("deaf").
 func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time.Duration) loadStep {
 	st := loadStep{rate: rate, placed: rep.Placed, failed: map[string]int{}}
-	var lat []time.Duration
+	var lat, bye []time.Duration
 	for _, c := range rep.Calls {
 		a, ok := book.get(c.From)
 		switch {
@@ -702,8 +714,14 @@ func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time
 			st.failed["noagent"]++
 		default:
 			lat = append(lat, a.at.Sub(c.Start))
+			// The center answers the customer within milliseconds of the
+			// INVITE (the IVR), so Start + answered time is when the
+			// customer's call ended.
+			if !a.hungUp.IsZero() {
+				bye = append(bye, c.Start.Add(c.Heard.Duration).Sub(a.hungUp))
+			}
 			st.audioSeen++
-			if a.heardCaler {
+			if a.heardCaller {
 				st.agentHeard++
 			}
 			// A call whose customer did not hear the agent is not a
@@ -713,7 +731,7 @@ func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time
 				continue
 			}
 			st.audioOK++
-			if !a.heardCaler {
+			if !a.heardCaller {
 				st.failed["deaf"]++ // the agent did not hear the customer
 				continue
 			}
@@ -724,18 +742,22 @@ func summarizeStep(rate float64, rep pstnsim.Report, book *answerBook, talk time
 		st.p50, st.p99 = percentile(lat, 0.5), percentile(lat, 0.99)
 		st.max = percentile(lat, 1)
 	}
+	if len(bye) > 0 {
+		st.byeP50, st.byeP99 = percentile(bye, 0.5), percentile(bye, 0.99)
+	}
 	return st
 }
 
 func printLoadTable(t *testing.T, cfg loadConfig, steps []loadStep) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ninbound load: %d agents (PCMU), IVR → 1 → sales → auto-answer → talk %s → agent hangs up; server = callcenterd child process\n", cfg.agents, cfg.talk)
-	fmt.Fprintf(&b, "%7s %6s %8s %-22s %8s %8s %8s %9s %9s %7s %7s %7s  %s\n",
-		"calls/s", "placed", "answered", "failed", "p50", "p99", "max", "cust_aud", "agent_aud", "srv_cpu", "gen_cpu", "srv_rss", "udp drops sip/srv-rtp/gen")
+	fmt.Fprintf(&b, "%7s %6s %8s %-22s %8s %8s %8s %8s %8s %9s %9s %7s %7s %7s  %s\n",
+		"calls/s", "placed", "answered", "failed", "p50", "p99", "max", "bye_p50", "bye_p99", "cust_aud", "agent_aud", "srv_cpu", "gen_cpu", "srv_rss", "udp drops sip/srv-rtp/other")
 	for _, s := range steps {
-		fmt.Fprintf(&b, "%7g %6d %8d %-22s %8s %8s %8s %4d/%-4d %4d/%-4d %6.0f%% %6.0f%% %5.0fMB  %d/%d/%d\n",
+		fmt.Fprintf(&b, "%7g %6d %8d %-22s %8s %8s %8s %8s %8s %4d/%-4d %4d/%-4d %6.0f%% %6.0f%% %5.0fMB  %d/%d/%d\n",
 			s.rate, s.placed, s.answered, s.failedString(),
 			s.p50.Round(time.Millisecond), s.p99.Round(time.Millisecond), s.max.Round(time.Millisecond),
+			s.byeP50.Round(time.Millisecond), s.byeP99.Round(time.Millisecond),
 			s.audioOK, s.audioSeen, s.agentHeard, s.audioSeen, s.serverCPU, s.genCPU, s.rssMB, s.drops.sip, s.drops.serverRTP, s.drops.others)
 	}
 	knee := "not reached"
@@ -749,6 +771,8 @@ func printLoadTable(t *testing.T, cfg loadConfig, steps []loadStep) {
 			break
 		}
 	}
-	fmt.Fprintf(&b, "knee: %s; p50/p99 run from the customer's INVITE to the agent's answer (include the %s DTMF delay)\n", knee, loadDTMFDelay)
+	fmt.Fprintf(&b, "knee: %s; p50/p99/max run from the customer's INVITE to the agent's answer (include the %s DTMF delay);\n", knee, loadDTMFDelay)
+	fmt.Fprintf(&b, "bye: the agent's hang-up to the customer's call ending; audio: the customer heard the agent in the call's last second / the agent heard the customer;\n")
+	fmt.Fprintf(&b, "cpu: %% of one core over the step; udp drops: receive-buffer drops of callcenterd's SIP socket / its RTP sockets / every other socket on the machine\n")
 	t.Log(b.String())
 }
