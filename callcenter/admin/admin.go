@@ -40,6 +40,7 @@
 //	1001         Li Lei      agent       demo1234
 //	1002         Han Meimei  agent       demo1234
 //	2001         Wang Fang   supervisor  demo1234
+//	9001         Admin       admin       demo1234  (for the admin API)
 //
 //	skill group  label     strategy      ring  max wait → overflow  ACW  members (level)
 //	sales        售前咨询  longest_idle  15s   90s → support        15s  1001 (1), 1002 (2)
@@ -121,7 +122,7 @@ func Run(ctx context.Context, st store.Store, realm string, args []string, stdou
 		if err := Seed(ctx, st, realm); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintln(stdout, "demo data present: agents 1001, 1002, 2001 (password "+DemoPassword+
+		_, err := fmt.Fprintln(stdout, "demo data present: agents 1001, 1002, 2001 and admin "+DemoAdmin+" (password "+DemoPassword+
 			"), groups sales and support, statuses meeting, break, training, IVR menu "+DemoIVR+", number "+DemoNumber)
 		return err
 	case "agent", "number", "group", "ivr", "status":
@@ -230,8 +231,11 @@ func (c *cmd) required(name string, flags map[string]string) error {
 	return nil
 }
 
-// credentials derives everything stored for a password.
-func credentials(realm, workNumber, password string) (hash, ha1MD5, ha1SHA256 string, err error) {
+// Credentials derives everything stored for a password: the scrypt login
+// hash and the SIP digest HA1s (MD5, SHA-256) of workNumber in realm. The
+// password is checked first (callcenter.ValidatePassword). The HTTP admin
+// API uses it too, so both paths store the same things.
+func Credentials(realm, workNumber, password string) (hash, ha1MD5, ha1SHA256 string, err error) {
 	if realm == "" {
 		return "", "", "", fmt.Errorf("%w: empty SIP realm", callcenter.ErrInvalid)
 	}
@@ -276,7 +280,7 @@ func (c *cmd) agentAdd(args []string) error {
 	} else if !errors.Is(err, callcenter.ErrNotFound) {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	hash, md5, sha, err := credentials(c.realm, wn, *password)
+	hash, md5, sha, err := Credentials(c.realm, wn, *password)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, wn, err)
 	}
@@ -334,7 +338,7 @@ func (c *cmd) agentPasswd(args []string) error {
 	if _, err := c.st.AgentByWorkNumber(c.ctx, wn); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	hash, md5, sha, err := credentials(c.realm, wn, *password)
+	hash, md5, sha, err := Credentials(c.realm, wn, *password)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", name, wn, err)
 	}

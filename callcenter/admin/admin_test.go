@@ -189,6 +189,9 @@ func TestSeed(t *testing.T) {
 			t.Errorf("agent %s: credentials do not match the demo password", a.WorkNumber)
 		}
 	}
+	if a, err := st.AgentByWorkNumber(ctx, DemoAdmin); err != nil || a.Role != callcenter.RoleAdmin || a.Name != "Admin" {
+		t.Errorf("demo admin %s = %+v, %v; want role admin", DemoAdmin, a, err)
+	}
 	n, err := st.NumberByE164(ctx, DemoNumber)
 	if err != nil || n.Name != "Hotline" || n.RouteAgent != "1001" {
 		t.Fatalf("demo number = %+v, %v", n, err)

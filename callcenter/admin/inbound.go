@@ -70,19 +70,51 @@ func (c choices) Set(s string) error {
 	if !ok {
 		return fmt.Errorf("choice %q: want DIGIT=ACTION, e.g. 1=group:sales", s)
 	}
-	if len(key) != 1 || !('0' <= key[0] && key[0] <= '9' || key[0] == '*' || key[0] == '#') {
-		return fmt.Errorf("choice %q: key must be one of 0-9 * #", s)
-	}
-	d := rune(key[0])
-	if _, dup := c[d]; dup {
-		return fmt.Errorf("choice %q: key %c given twice", s, d)
-	}
-	a, err := ParseAction(action)
+	d, a, err := ParseChoice(key, action)
 	if err != nil {
 		return fmt.Errorf("choice %q: %w", s, err)
 	}
+	if _, dup := c[d]; dup {
+		return fmt.Errorf("choice %q: key %c given twice", s, d)
+	}
 	c[d] = a
 	return nil
+}
+
+// ParseChoice parses one menu choice: key is one of 0-9 * #, action as
+// ParseAction takes it.
+func ParseChoice(key, action string) (rune, callcenter.IVRAction, error) {
+	if len(key) != 1 || !('0' <= key[0] && key[0] <= '9' || key[0] == '*' || key[0] == '#') {
+		return 0, callcenter.IVRAction{}, fmt.Errorf("%w: key %q must be one of 0-9 * #", callcenter.ErrInvalid, key)
+	}
+	a, err := ParseAction(action)
+	if err != nil {
+		return 0, callcenter.IVRAction{}, err
+	}
+	return rune(key[0]), a, nil
+}
+
+// ParseChoices parses a menu's choices as the API writes them, key →
+// action (see ParseChoice).
+func ParseChoices(in map[string]string) (map[rune]callcenter.IVRAction, error) {
+	out := make(map[rune]callcenter.IVRAction, len(in))
+	for k, v := range in {
+		d, a, err := ParseChoice(k, v)
+		if err != nil {
+			return nil, fmt.Errorf("choice %q: %w", k, err)
+		}
+		out[d] = a
+	}
+	return out, nil
+}
+
+// FormatChoices is the inverse of ParseChoices.
+func FormatChoices(in map[rune]callcenter.IVRAction) map[string]string {
+	out := make(map[string]string, len(in))
+	for k, a := range in {
+		out[string(k)] = FormatAction(a)
+	}
+	return out
 }
 
 // setFlags returns the names of the flags given on the command line.
@@ -120,40 +152,115 @@ func newGroupFlags(name string, g callcenter.SkillGroup) groupFlags {
 	}
 }
 
-// apply returns g with the flags' values; a usage problem is reported
+// apply returns g with the flags given; a usage problem is reported
 // through c.usage.
 func (f groupFlags) apply(c *cmd, name string, g callcenter.SkillGroup) (callcenter.SkillGroup, error) {
-	st, err := callcenter.ParseStrategy(*f.strategy)
-	if err != nil {
-		return g, fmt.Errorf("%s: %w", name, err)
-	}
 	set := setFlags(f.fs)
-	switch {
-	case set["overflow-group"] && !set["overflow"]:
-		// --overflow-group alone says where to overflow to.
-		*f.overflow = callcenter.OverflowGroup.String()
-	case set["overflow"] && !set["overflow-group"] && *f.overflow != callcenter.OverflowGroup.String():
-		// Leaving group overflow drops the old target.
-		*f.overflowGroup = ""
+	var ch GroupChange
+	pick := func(flag string, v *string) *string {
+		if set[flag] {
+			return v
+		}
+		return nil
 	}
-	ov, err := callcenter.ParseOverflowKind(*f.overflow)
-	if err != nil {
-		return g, fmt.Errorf("%s: %w", name, err)
+	pickD := func(flag string, v *time.Duration) *time.Duration {
+		if set[flag] {
+			return v
+		}
+		return nil
 	}
-	if ov == callcenter.OverflowGroup && *f.overflowGroup == "" {
+	ch.Label, ch.Strategy, ch.Overflow = pick("label", f.label), pick("strategy", f.strategy), pick("overflow", f.overflow)
+	ch.OverflowGroup, ch.IVR = pick("overflow-group", f.overflowGroup), pick("ivr", f.ivr)
+	ch.RingTimeout, ch.MaxWait, ch.ACW = pickD("ring-timeout", f.ring), pickD("max-wait", f.maxWait), pickD("acw", f.acw)
+	ch.TierWiden, ch.Announce = pickD("tier-widen", f.tierWiden), pickD("announce", f.announce)
+	out, err := ch.Apply(g)
+	if errors.Is(err, errNeedsOverflowGroup) {
 		return g, c.usage(name + ": --overflow group needs --overflow-group")
 	}
-	g.Label, g.Strategy, g.RingTimeout, g.MaxWait = *f.label, st, *f.ring, *f.maxWait
-	g.Overflow, g.OverflowGroup = ov, *f.overflowGroup
-	g.ACW, g.ACWDuration = *f.acw > 0, *f.acw // negative: the store refuses it with the reason
-	g.TierWiden, g.AnnounceEvery, g.IVR = *f.tierWiden, *f.announce, *f.ivr
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// NewGroupDefaults returns a new group's settings before any are given:
+// longest idle, DefaultRingTimeout, DefaultTierWiden, everything else off.
+func NewGroupDefaults(name string) callcenter.SkillGroup {
+	return callcenter.SkillGroup{Name: name, Strategy: callcenter.StrategyLongestIdle,
+		RingTimeout: DefaultRingTimeout, TierWiden: DefaultTierWiden}
+}
+
+// GroupChange is a change of some settings of a skill group, as "group
+// set" and the admin API's PATCH take it: nil fields stay as they are.
+type GroupChange struct {
+	Label, Strategy, Overflow, OverflowGroup, IVR *string
+	// ACW > 0 turns after-call work on for that long, 0 turns it off.
+	RingTimeout, MaxWait, ACW, TierWiden, Announce *time.Duration
+}
+
+// errNeedsOverflowGroup: overflow "group" without the group to overflow to.
+var errNeedsOverflowGroup = fmt.Errorf("%w: overflow \"group\" needs the overflow group", callcenter.ErrInvalid)
+
+// Apply returns g with ch applied. Setting OverflowGroup alone means
+// overflow "group"; setting Overflow to another kind alone drops the old
+// overflow group. It checks the enums and the overflow pair; the store
+// checks the rest (names, negative durations, targets that exist).
+func (ch GroupChange) Apply(g callcenter.SkillGroup) (callcenter.SkillGroup, error) {
+	if ch.Strategy != nil {
+		st, err := callcenter.ParseStrategy(*ch.Strategy)
+		if err != nil {
+			return g, err
+		}
+		g.Strategy = st
+	}
+	switch {
+	case ch.Overflow != nil:
+		ov, err := callcenter.ParseOverflowKind(*ch.Overflow)
+		if err != nil {
+			return g, err
+		}
+		g.Overflow = ov
+		if ch.OverflowGroup != nil {
+			g.OverflowGroup = *ch.OverflowGroup
+		} else if ov != callcenter.OverflowGroup {
+			// Leaving group overflow drops the old target.
+			g.OverflowGroup = ""
+		}
+	case ch.OverflowGroup != nil:
+		// The overflow group alone says where to overflow to.
+		g.Overflow, g.OverflowGroup = callcenter.OverflowGroup, *ch.OverflowGroup
+	}
+	if g.Overflow == callcenter.OverflowGroup && g.OverflowGroup == "" {
+		return g, errNeedsOverflowGroup
+	}
+	if ch.Label != nil {
+		g.Label = *ch.Label
+	}
+	if ch.IVR != nil {
+		g.IVR = *ch.IVR
+	}
+	if ch.RingTimeout != nil {
+		g.RingTimeout = *ch.RingTimeout
+	}
+	if ch.MaxWait != nil {
+		g.MaxWait = *ch.MaxWait
+	}
+	if ch.ACW != nil {
+		// Negative: the store refuses it with the reason.
+		g.ACW, g.ACWDuration = *ch.ACW > 0, *ch.ACW
+	}
+	if ch.TierWiden != nil {
+		g.TierWiden = *ch.TierWiden
+	}
+	if ch.Announce != nil {
+		g.AnnounceEvery = *ch.Announce
+	}
 	return g, nil
 }
 
 func (c *cmd) groupAdd(args []string) error {
 	const name = "group add"
-	f := newGroupFlags(name, callcenter.SkillGroup{Strategy: callcenter.StrategyLongestIdle,
-		RingTimeout: DefaultRingTimeout, TierWiden: DefaultTierWiden})
+	f := newGroupFlags(name, NewGroupDefaults(""))
 	pos, err := c.parse(name, f.fs, args, "group name")
 	if err != nil {
 		return err
@@ -161,7 +268,7 @@ func (c *cmd) groupAdd(args []string) error {
 	if *f.label == "" {
 		return c.usage(name + ": missing --label")
 	}
-	g, err := f.apply(c, name, callcenter.SkillGroup{Name: pos[0]})
+	g, err := f.apply(c, name, NewGroupDefaults(pos[0]))
 	if err != nil {
 		return err
 	}

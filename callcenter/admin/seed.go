@@ -17,6 +17,7 @@ const (
 	DemoNumberName = "Hotline"
 	DemoRouteAgent = "1001"
 	DemoIVR        = "main"
+	DemoAdmin      = "9001" // work number of the demo admin account
 )
 
 // DemoAgents returns the demo agents Seed creates (without credentials).
@@ -25,6 +26,8 @@ func DemoAgents() []callcenter.Agent {
 		{WorkNumber: "1001", Name: "Li Lei", Role: callcenter.RoleAgent},
 		{WorkNumber: "1002", Name: "Han Meimei", Role: callcenter.RoleAgent},
 		{WorkNumber: "2001", Name: "Wang Fang", Role: callcenter.RoleSupervisor},
+		// The admin API (/v1/admin/...) needs an account with the admin role.
+		{WorkNumber: DemoAdmin, Name: "Admin", Role: callcenter.RoleAdmin},
 	}
 }
 
@@ -89,7 +92,7 @@ func Seed(ctx context.Context, st store.Store, realm string) error {
 		if !errors.Is(err, callcenter.ErrNotFound) {
 			return fmt.Errorf("seed: %w", err)
 		}
-		if a.PasswordHash, a.HA1MD5, a.HA1SHA256, err = credentials(realm, a.WorkNumber, DemoPassword); err != nil {
+		if a.PasswordHash, a.HA1MD5, a.HA1SHA256, err = Credentials(realm, a.WorkNumber, DemoPassword); err != nil {
 			return fmt.Errorf("seed agent %s: %w", a.WorkNumber, err)
 		}
 		// ErrExists: another process seeded it in between, which is as good.
