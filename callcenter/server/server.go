@@ -70,6 +70,8 @@ type Server struct {
 	dummyHash    func() string
 	loginMu      sync.Mutex // see startSession
 	center       Center     // nil: no inbound call center
+	adminStore   AdminStore // nil: the store, if it is one; see WithAdminStore
+	reloader     Reloader   // nil: the center, if it is one; see WithReloader
 
 	labelMu sync.Mutex
 	labels  map[string]string // group labels; see groupLabel
@@ -174,6 +176,7 @@ func (s *Server) routes() *http.ServeMux {
 	handle(http.MethodPost, api.Version+"/me/acw/extend", s.inbound(s.handleACWExtend))
 	handle(http.MethodGet, api.Version+"/me/groups", s.inbound(s.handleGroups))
 	handle(http.MethodGet, api.Version+"/statuses", s.inbound(s.handleStatuses))
+	s.adminRoutes(m)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
 	})
