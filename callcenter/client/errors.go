@@ -30,6 +30,14 @@ var (
 	// ErrInvalidArgument: the call was refused before reaching the server
 	// (e.g. a non-positive ExtendACW).
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrForbidden: the account's role may not do this (the admin API
+	// needs the admin role).
+	ErrForbidden = errors.New("forbidden for this account's role")
+	// ErrExists: creating something whose name or number is taken.
+	ErrExists = errors.New("already exists")
+	// ErrNotFound: the agent, number, group, member or endpoint does not
+	// exist (also: the server lacks the feature).
+	ErrNotFound = errors.New("not found")
 )
 
 // codeRefused is the server's code for ErrRefused (server.CodeRefused; the
@@ -57,6 +65,12 @@ func (e *Error) Is(target error) bool {
 		return e.Code == api.CodeUnauthorized
 	case ErrDisabled:
 		return e.Code == api.CodeDisabled
+	case ErrForbidden:
+		return e.Code == api.CodeForbidden
+	case ErrExists:
+		return e.Code == api.CodeExists
+	case ErrNotFound:
+		return e.Code == api.CodeNotFound
 	case ErrRefused:
 		return e.Code == codeRefused && e.Status == http.StatusConflict
 	case ErrUnreachable:
