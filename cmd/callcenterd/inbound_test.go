@@ -740,3 +740,68 @@ func TestInboundHangupWhileRinging(t *testing.T) {
 		t.Errorf("status %+v, want idle", st)
 	}
 }
+
+// TestInboundBadRoutes: calls the center cannot serve end clearly, are not
+// left hanging, and are recorded once: a number routed nowhere is refused;
+// a group without members says all-busy and hangs up.
+func TestInboundBadRoutes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		number   callcenter.Number
+		refused  int    // SIP status the carrier gets, or 0 when answered
+		group    string // the record's group
+		answered bool   // by the center (prompt), never by an agent
+	}{
+		{name: "routed nowhere", number: callcenter.Number{E164: "4008000001", Name: "unrouted"}, refused: 480},
+		{name: "group without members", number: callcenter.Number{E164: "4008000002", Name: "empty", RouteGroup: "empty"}, group: "empty", answered: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, sim := startInbound(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if _, err := in.st.CreateGroup(ctx, callcenter.SkillGroup{Name: "empty", Label: "Nobody", RingTimeout: fastRing}); err != nil {
+				t.Fatalf("create group: %v", err)
+			}
+			if err := in.center.Reload(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := in.st.CreateNumber(ctx, tc.number); err != nil {
+				t.Fatalf("create number: %v", err)
+			}
+			a := newAgent(t, in, "1001", 700)
+			setIdle(t, a)
+
+			cust, err := sim.Call(ctx, customer, tc.number.E164, pstnsim.CallOptions{})
+			var se *pstnsim.StatusError
+			switch {
+			case tc.refused != 0:
+				if !errors.As(err, &se) || se.Code != tc.refused {
+					t.Fatalf("call to %s: %v, want refused with %d", tc.number.E164, err, tc.refused)
+				}
+			case err != nil:
+				t.Fatalf("call to %s: %v", tc.number.E164, err)
+			default:
+				select {
+				case <-cust.Done(): // the center hung up after its prompt
+				case <-ctx.Done():
+					t.Fatal("the center never ended the call")
+				}
+				// The all-busy prompt (2.5 s of speech) was heard first.
+				if sum := cust.HeardSummary(); sum.Duration < 2*time.Second || sum.LevelDBFS < -40 {
+					t.Errorf("the customer heard %s before the center hung up, want the all-busy prompt", sum)
+				}
+			}
+			rec := waitRecords(t, in, 1)[0]
+			if rec.Number != tc.number.E164 || rec.Caller != customer || rec.Agent != "" || rec.Group != tc.group {
+				t.Errorf("record %+v, want one from %s to %s, group %q, no agent", rec, customer, tc.number.E164, tc.group)
+			}
+			if rec.Result == callcenter.ResultAnswered || rec.Abandoned {
+				t.Errorf("record: result %s abandoned %v; the center, not the caller, ended an unservable call", rec.Result, rec.Abandoned)
+			}
+			if tc.answered && rec.HangupBy != callcenter.PartySystem {
+				t.Errorf("record: hung up by %q, want the system", rec.HangupBy)
+			}
+			noCall(t, a)
+		})
+	}
+}
