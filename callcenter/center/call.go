@@ -335,10 +335,13 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 		}()
 	}
 	var winner *sipedge.AgentLeg
+	// answeredAt is on the center's clock, like started: the leg's own
+	// AnsweredAt is wall time, which an injected clock need not follow.
+	var answeredAt time.Time
 	for range agents {
 		r := <-results
 		if r.err == nil && winner == nil && ctx.Err() == nil {
-			winner = r.leg
+			winner, answeredAt = r.leg, r.at
 			cancel() // ring-all: the others stop ringing
 			c.answered(r.agent, callID, g, call, offeredAt, r.at)
 			continue
@@ -358,7 +361,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	if winner == nil {
 		return false
 	}
-	call.SetQueueWait(winner.AnsweredAt().Sub(started))
+	call.SetQueueWait(answeredAt.Sub(started))
 	if err := call.Bridge(winner); err != nil {
 		log.Info("center: bridge failed", "agent", winner.Agent(), "error", err)
 	} else {
@@ -370,7 +373,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	winner.Hangup(hctx)
 	hcancel()
-	c.hungUp(winner.Agent(), callID, g, c.now().Sub(winner.AnsweredAt()))
+	c.hungUp(winner.Agent(), callID, g, c.now().Sub(answeredAt))
 	return true
 }
 

@@ -377,7 +377,10 @@ func (r *rig) phone(t *testing.T, wn string, b behaviour) *agentPhone {
 				return
 			case ringOnly:
 				d.Ringing()
-				<-d.Context().Done()
+				select { // a failed test closes the phone mid-call
+				case <-d.Context().Done():
+				case <-ctx.Done():
+				}
 				return
 			}
 			d.Ringing()
@@ -391,7 +394,10 @@ func (r *rig) phone(t *testing.T, wn string, b behaviour) *agentPhone {
 				sendTone(d.RTPSession(), 96, agentTone, stop)
 			}()
 			p.heard <- listenForTone(d.RTPSession(), 96, pstnsim.DefaultVoiceFreq)
-			<-d.Context().Done()
+			select {
+			case <-d.Context().Done():
+			case <-ctx.Done():
+			}
 			close(stop)
 			<-sent
 		})
