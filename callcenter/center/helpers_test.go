@@ -190,9 +190,37 @@ func (n *notifyRecords) waitEnded(t *testing.T) callcenter.CallRecord {
 	return callcenter.CallRecord{}
 }
 
+// hidingStore is the SQLite store with groups that can be hidden, as if
+// deleted (the store has no group deletion yet), for Reload tests.
+type hidingStore struct {
+	*store.SQLite
+	mu     sync.Mutex
+	hidden map[string]bool
+}
+
+func (h *hidingStore) hide(group string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hidden[group] = true
+}
+
+func (h *hidingStore) ListGroups(ctx context.Context) ([]callcenter.SkillGroup, error) {
+	gs, err := h.SQLite.ListGroups(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []callcenter.SkillGroup
+	for _, g := range gs {
+		if !h.hidden[g.Name] {
+			out = append(out, g)
+		}
+	}
+	return out, err
+}
+
 // rig is a center on the real store and SIP edge, pstnsim as the carrier.
 type rig struct {
 	st    *store.SQLite
+	view  *hidingStore // what the center reads
 	rec   *notifyRecords
 	clock *fakeClock
 	sink  *recSink
@@ -265,9 +293,10 @@ func newRig(t *testing.T, s setup) *rig {
 		}
 	}
 	r := &rig{st: st, rec: &notifyRecords{SQLite: st, ended: make(chan callcenter.CallRecord, 100)},
-		clock: newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.Local)), sink: newRecSink()}
+		clock: newFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.Local)), sink: newRecSink(),
+		view: &hidingStore{SQLite: st, hidden: map[string]bool{}}}
 	opts := append([]Option{WithLogger(testLogger()), WithClock(r.clock.Now), WithEvents(r.sink), WithPrompts(tones{}), WithTick(20 * time.Millisecond)}, s.opts...)
-	r.c, err = New(st, opts...)
+	r.c, err = New(r.view, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
