@@ -1,6 +1,6 @@
 // Package center is the inbound call center's orchestrator: it owns the
-// live state (one agentstate.Machine per agent, the queues of the skill
-// groups) and drives each carrier call from its number through the IVR and
+// live state (one agentstate.Machine per agent, and an acd.ACD with the
+// queues of the skill groups, fed every status change) and drives each carrier call from its number through the IVR and
 // a group's queue to an agent, after-call work and back to idle. The SIP
 // edge hands it calls (sipedge.WithInbound) and agent legs of other calls
 // (sipedge.WithAgentActivity); the API server reads statuses, figures and
