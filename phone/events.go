@@ -11,6 +11,7 @@ import (
 type eventQueue struct {
 	mu      sync.Mutex
 	ch      chan Event
+	closed  bool
 	dropped atomic.Uint64
 }
 
@@ -19,6 +20,9 @@ func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, 
 func (q *eventQueue) push(ev Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return // a straggler after Close: nobody listens any more
+	}
 	for {
 		select {
 		case q.ch <- ev:
@@ -30,5 +34,16 @@ func (q *eventQueue) push(ev Event) {
 			q.dropped.Add(1)
 		default:
 		}
+	}
+}
+
+// close ends the channel so a consumer ranging over Events stops; later
+// pushes are dropped.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
 	}
 }

@@ -241,6 +241,7 @@ func (p *Phone) URI() string {
 // Events delivers registration and call changes. It is buffered and never
 // blocks the SIP stack: if the reader falls behind, the oldest events are
 // dropped (see DroppedEvents); current state is always readable directly.
+// The channel is closed when Close returns.
 func (p *Phone) Events() <-chan Event { return p.events.ch }
 
 // DroppedEvents counts events discarded because Events was full.
@@ -341,6 +342,7 @@ func (p *Phone) Close() error {
 	calls := append([]*Call(nil), p.calls...)
 	p.mu.Unlock()
 	if !started {
+		p.events.close()
 		return nil
 	}
 
@@ -387,6 +389,7 @@ func (p *Phone) Close() error {
 	if err := p.ua.TransportLayer().Close(); err != nil {
 		errs = append(errs, err)
 	}
+	p.events.close()
 	return errors.Join(errs...)
 }
 

@@ -100,12 +100,16 @@ func loginAgent(t testing.TB, url, wn string, dev *audio.VirtualDevice, hs audio
 		t.Fatalf("start phone %s: %v", wn, err)
 	}
 	t.Cleanup(func() { a.phone.Close() })
-	a.events = make(chan phone.Event, 64)
+	a.events = make(chan phone.Event, 256)
 	go func() {
+		// Ends when the phone closes its event channel (phone.Close).
+		defer close(a.events)
 		for ev := range a.phone.Events() {
-			a.events <- ev
+			select {
+			case a.events <- ev:
+			default: // nobody reads this agent's events: drop, never block
+			}
 		}
-		close(a.events)
 	}()
 	waitFor(t, 5*time.Second, "agent "+wn+" registered", func() bool {
 		return a.phone.Registration() == phone.Registered

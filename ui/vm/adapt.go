@@ -95,7 +95,11 @@ func (a *PhoneAdapter) run(ctx context.Context) {
 			return
 		case out <- next:
 			pending = pending[1:]
-		case ev := <-in:
+		case ev, ok := <-in:
+			if !ok {
+				in = nil // the phone closed; keep delivering what is pending
+				continue
+			}
 			pending = append(pending, a.translate(ev))
 		}
 	}
