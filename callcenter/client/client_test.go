@@ -117,7 +117,7 @@ func (l *live) stop() {
 }
 
 func TestLoginMeCallsLogout(t *testing.T) {
-	l := startLive(t, server.WithRealm("r"), server.WithSIPRegistrar("127.0.0.1:5060"))
+	l := startLive(t, server.WithRealm("r"), server.WithSIPRegistrar("registrar.test:5060"))
 	rec := callcenter.CallRecord{CallID: "c1", Type: callcenter.CallInbound, Caller: "13800000000", Callee: "4008001234",
 		Agent: "1001", StartedAt: t0.Add(-time.Hour), AnsweredAt: t0.Add(-time.Hour + 2*time.Second),
 		EndedAt: t0.Add(-time.Hour + 32*time.Second), Result: callcenter.ResultAnswered, HangupBy: callcenter.PartyCallee}
@@ -139,7 +139,7 @@ func TestLoginMeCallsLogout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lr.Token == "" || c.Token() != lr.Token || lr.SIP.Username != "1001" || lr.SIP.Realm != "r" || lr.SIP.Registrar != "127.0.0.1:5060" {
+	if lr.Token == "" || c.Token() != lr.Token || lr.SIP.Username != "1001" || lr.SIP.Realm != "r" || lr.SIP.Registrar != "registrar.test:5060" {
 		t.Fatalf("login %+v", lr)
 	}
 	me, err := c.Me(ctx)

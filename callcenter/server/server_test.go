@@ -71,7 +71,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	base := []Option{
 		WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 		WithRealm("test.realm"),
-		WithSIPRegistrar("127.0.0.1:5060"),
+		WithSIPRegistrar("registrar.test:5060"),
 		WithClock(func() time.Time { return t0 }),
 	}
 	srv := New(st, append(base, opts...)...)
@@ -180,7 +180,7 @@ func TestLogin(t *testing.T) {
 				t.Fatalf("bad response %+v", lr)
 			}
 			want := api.SIPCredentials{Username: "1001", Password: lr.SIP.Password, Realm: "test.realm",
-				Registrar: "127.0.0.1:5060", Transport: "udp", Expires: DefaultSIPExpires}
+				Registrar: "registrar.test:5060", Transport: "udp", Expires: DefaultSIPExpires}
 			if lr.SIP != want || lr.SIP.Password == "" || lr.SIP.Password == testPassword {
 				t.Fatalf("SIP credentials %+v", lr.SIP)
 			}
