@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"strconv"
@@ -115,6 +116,9 @@ type Sim struct {
 
 	seq      atomic.Int64
 	answered chan *Call
+
+	// dialogLocks serialise in-dialog INVITE/ACK handling; see dialogLock.
+	dialogLocks [64]sync.Mutex
 
 	mu       sync.Mutex
 	started  bool
@@ -334,8 +338,39 @@ func (s *Sim) admit(next sipgo.RequestHandler) sipgo.RequestHandler {
 			return
 		}
 		defer s.active.leave()
+		if mu := s.dialogLock(req); mu != nil {
+			mu.Lock()
+			defer mu.Unlock()
+		}
 		next(req, tx)
 	}
+}
+
+// dialogLock returns the lock that serialises a dialog's re-INVITEs and
+// ACKs. diago v0.31.0 swaps a dialog's RTP session on a re-INVITE while the
+// ACK of the previous one reads it (a data race, seen on hold then resume
+// in quick succession), and sipgo runs each request on its own goroutine.
+// Both handlers answer at once, so a small striped set of locks is enough
+// and needs no clean-up. Initial INVITEs (no To tag) run for the whole
+// call and must not take it.
+func (s *Sim) dialogLock(req *sip.Request) *sync.Mutex {
+	if req.Method != sip.INVITE && req.Method != sip.ACK {
+		return nil
+	}
+	to := req.To()
+	if to == nil || to.Params == nil {
+		return nil
+	}
+	if tag, ok := to.Params.Get("tag"); !ok || tag == "" {
+		return nil
+	}
+	id := req.CallID()
+	if id == nil {
+		return nil
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id.Value()))
+	return &s.dialogLocks[h.Sum32()%uint32(len(s.dialogLocks))]
 }
 
 // closing reports whether Close has begun.
