@@ -9,7 +9,6 @@ import (
 	"image/color"
 	"image/png"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -17,12 +16,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/agentphone/agentphone/assets"
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/admin"
+	"github.com/agentphone/agentphone/callcenter/center"
+	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/pstnsim"
 	"github.com/agentphone/agentphone/callcenter/server"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
@@ -69,48 +72,72 @@ func TestScreenshots(t *testing.T) {
 	})
 
 	t.Run("incoming", func(t *testing.T) {
-		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-virtual-audio")
+		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-virtual-audio", "-ready")
 		cc.waitRegistered(t, app)
+		cc.waitIdle(t)
 		idle := app.waitShot(t, "green registration dot", func(s *screen) bool { return s.count(near(dotGreen, 10)) > 50 })
 		if n := idle.count(isRed); n > 100 {
 			t.Errorf("idle bar has %d red pixels: a danger button is enabled with no call", n)
 		}
+		// The status drop-down open over the figures (needs xdotool to click).
+		if app.click(t, idle, statusButtonAt) {
+			menu := app.waitShot(t, "status drop-down open", func(s *screen) bool { return !s.same(idle) })
+			menu.save(t, "status-menu.png")
+			app.key(t, "Escape")
+			time.Sleep(300 * time.Millisecond) // the menu's close is drawn
+		}
 
-		ctx, cancel := context.WithCancel(context.Background())
-		called := make(chan error, 1)
-		go func() {
-			_, err := cc.sim.Call(ctx, customer, admin.DemoNumber, pstnsim.CallOptions{})
-			called <- err
-		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		call := cc.callIn(t, ctx, app)
 		// The modal pop dims the bar (the dot loses its colour) and shows
-		// the green Answer and red Reject buttons.
+		// the green Answer and red Reject buttons and the server's card.
 		pop := app.waitShot(t, "incoming-call pop", func(s *screen) bool {
+			return s.count(isRed) > 500 && s.count(near(dotGreen, 10)) < 10
+		})
+		// The card's details come from the server's offer event: give
+		// them a moment to arrive before the docs' picture.
+		time.Sleep(time.Second)
+		pop = app.waitShot(t, "incoming-call pop", func(s *screen) bool {
 			return s.count(isRed) > 500 && s.count(near(dotGreen, 10)) < 10
 		})
 		pop.save(t, "incoming.png")
 
-		cancel() // the customer gives up while it rings
-		if err := <-called; err == nil {
-			t.Error("the call was answered with auto-answer off")
+		// The customer gives up while it rings: a missed offer.
+		if err := call.Hangup(ctx); err != nil {
+			t.Errorf("customer hang up: %v", err)
 		}
 		app.waitShot(t, "pop gone after the customer hung up", func(s *screen) bool {
 			return s.count(isRed) < 100 && s.count(near(dotGreen, 10)) > 50
 		})
+		// The history tab shows the missed call in red, with the badge.
+		if app.click(t, idle, historyTabAt) {
+			hist := app.waitShot(t, "history with a missed call in red", func(s *screen) bool { return s.count(isRed) > 100 })
+			hist.save(t, "history.png")
+		}
 		app.stop(t)
 	})
 
 	t.Run("active", func(t *testing.T) {
-		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-virtual-audio", "-auto-answer")
+		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-virtual-audio", "-auto-answer", "-ready")
 		cc.waitRegistered(t, app)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		cc.waitIdle(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		call, err := cc.sim.Call(ctx, customer, admin.DemoNumber, pstnsim.CallOptions{})
-		if err != nil {
-			t.Fatalf("customer call: %v\n%s", err, app.output())
-		}
+		call := cc.callIn(t, ctx, app)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("center's status of %s: %+v", agentWN, cc.cc.Status(agentWN))
+			}
+		})
 		// The virtual headset's microphone plays 440 Hz: the customer hears
 		// the agent through the real app, the server's room and G.711.
-		waitFor(t, 5*time.Second, "customer hears the agent's 440 Hz", func() bool { return call.Heard(440) })
+		waitFor(t, 10*time.Second, "customer hears the agent's 440 Hz", func() bool {
+			if a := app; a.exited() {
+				t.Fatalf("softphone exited:\n%s", a.output())
+			}
+			return call.Heard(440)
+		})
 		// Long enough for the call timer to read 00:02 or more: a frozen
 		// 00:00 on the docs' picture looks broken.
 		time.Sleep(3 * time.Second)
@@ -118,29 +145,46 @@ func TestScreenshots(t *testing.T) {
 			return s.count(isRed) > 2000 && s.count(near(dotGreen, 10)) > 50
 		})
 		shot.save(t, "softphone.png")
-		// Quitting mid-call hangs up: the customer's side ends too.
-		app.stop(t)
-		select {
-		case <-call.Done():
-		case <-time.After(10 * time.Second):
-			t.Error("the customer's call did not end when the softphone quit")
+		// The customer hangs up: after-call work counts down (sales: 15 s).
+		if err := call.Hangup(ctx); err != nil {
+			t.Errorf("customer hang up: %v", err)
 		}
+		waitFor(t, 10*time.Second, "agent in after-call work", func() bool {
+			return cc.cc.Status(agentWN).Activity == callcenter.ActivityACW
+		})
+		time.Sleep(2 * time.Second) // the countdown has visibly moved
+		acw := app.waitShot(t, "after-call work row", func(s *screen) bool {
+			return s.count(isRed) < 2000 && s.count(near(dotGreen, 10)) > 50
+		})
+		acw.save(t, "acw.png")
+		app.stop(t)
+	})
+
+	t.Run("zh-CN", func(t *testing.T) {
+		app := startApp(t, bin, "-lang", "zh-CN", "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-virtual-audio", "-ready")
+		cc.waitRegistered(t, app)
+		cc.waitIdle(t)
+		time.Sleep(time.Second) // figures and status timer drawn
+		shot := app.waitShot(t, "green registration dot", func(s *screen) bool { return s.count(near(dotGreen, 10)) > 50 })
+		shot.save(t, "softphone-zh.png")
+		app.stop(t)
 	})
 
 	t.Run("no sound card", func(t *testing.T) {
 		if devs, err := (vm.PortAudio{}).Devices(); err != nil || len(devs) > 0 {
 			t.Skipf("this host has audio devices (%d, %v): the no-sound-card path needs none", len(devs), err)
 		}
-		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-auto-answer")
+		app := startApp(t, bin, "-server", cc.url, "-user", agentWN, "-password", admin.DemoPassword, "-auto-answer", "-ready")
 		cc.waitRegistered(t, app)
+		cc.waitIdle(t)
 		shot := app.waitShot(t, "orange no-audio warning", func(s *screen) bool { return s.count(isOrange) > 300 })
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		// The call is answered on the silent headset instead of failing.
-		call, err := cc.sim.Call(ctx, customer, admin.DemoNumber, pstnsim.CallOptions{})
-		if err != nil {
-			t.Fatalf("call to an agent without a sound card: %v\n%s", err, app.output())
-		}
+		call := cc.callIn(t, ctx, app)
+		waitFor(t, 10*time.Second, "agent on the call", func() bool {
+			return cc.cc.Status(agentWN).Activity == callcenter.ActivityTalking
+		})
 		time.Sleep(500 * time.Millisecond)
 		if call.Heard(440) {
 			t.Error("the customer hears a tone from a silent headset")
@@ -215,15 +259,16 @@ func startXvfb(t *testing.T) string {
 	return ""
 }
 
-// center is callcenterd's store, SIP edge and API in-process (as
+// centerd is callcenterd's store, SIP edge and API in-process (as
 // cmd/callcenterd's start wires them), plus the carrier simulator.
-type center struct {
+type centerd struct {
 	url  string
+	cc   *center.Center
 	edge *sipedge.Edge
 	sim  *pstnsim.Sim
 }
 
-func startCenter(t *testing.T) *center {
+func startCenter(t *testing.T) *centerd {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
@@ -240,62 +285,72 @@ func startCenter(t *testing.T) *center {
 		t.Fatal(err)
 	}
 
-	var api *server.Server
-	var mu sync.Mutex // api is set after the edge starts reporting
-	c := &center{}
-	// The edge must know the carrier's address and the carrier the edge's:
-	// reserve a port for the edge, and try another if it was taken since.
-	for attempt := 0; ; attempt++ {
-		edgeAddr := freeUDPAddr(t)
-		c.sim, err = pstnsim.New(pstnsim.WithServer(edgeAddr), pstnsim.WithLogger(log.With("part", "pstnsim")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.sim.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		c.edge, err = sipedge.New(st, st,
-			sipedge.WithLogger(log.With("part", "sip")),
-			sipedge.WithRealm(realm),
-			sipedge.WithListen(edgeAddr),
-			sipedge.WithTrunk(c.sim.Addr()),
-			sipedge.WithCallObserver(func(ev callcenter.CallEvent) {
-				mu.Lock()
-				defer mu.Unlock()
-				if api != nil {
-					api.PublishCall(ev)
-				}
-			}),
-			sipedge.WithRegistrationObserver(func(wn string, registered bool, contact string) {
-				mu.Lock()
-				defer mu.Unlock()
-				if api != nil {
-					api.SetRegistered(wn, registered, contact)
-				}
-			}),
-		)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err = c.edge.Start(ctx); err == nil {
-			break
-		}
-		c.sim.Close()
-		if attempt == 4 {
-			t.Fatalf("start SIP edge: %v", err)
-		}
+	// The inbound call center drives the trunk's calls (IVR → queue →
+	// offer → ACW) as in cmd/callcenterd's start; its changes reach the
+	// API server once that exists.
+	sink := &apiSink{}
+	prompts, err := ivr.NewPrompts(assets.Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &centerd{}
+	c.cc, err = center.New(st, center.WithLogger(log.With("part", "center")),
+		center.WithEvents(sink), center.WithPrompts(prompts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccDone := make(chan struct{})
+	go func() {
+		defer close(ccDone)
+		c.cc.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-ccDone })
+
+	c.sim, err = pstnsim.New(pstnsim.WithListen("127.0.0.1:0"), pstnsim.WithLogger(log.With("part", "pstnsim")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.sim.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.sim.Close() })
+	c.edge, err = sipedge.New(st, st,
+		sipedge.WithInbound(c.cc.HandleInbound),
+		sipedge.WithAgentActivity(c.cc.AgentActivity),
+		sipedge.WithLogger(log.With("part", "sip")),
+		sipedge.WithRealm(realm),
+		sipedge.WithListen("127.0.0.1:0"),
+		sipedge.WithTrunk(c.sim.Addr()),
+		sipedge.WithCallObserver(func(ev callcenter.CallEvent) {
+			if a := sink.api.Load(); a != nil {
+				a.PublishCall(ev)
+			}
+		}),
+		sipedge.WithRegistrationObserver(func(wn string, registered bool, contact string) {
+			if a := sink.api.Load(); a != nil {
+				a.SetRegistered(wn, registered, contact)
+			}
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.edge.Start(ctx); err != nil {
+		t.Fatalf("start SIP edge: %v", err)
+	}
 	t.Cleanup(func() { c.edge.Close() })
+	if err := c.sim.SetServer(c.edge.Addr()); err != nil {
+		t.Fatal(err)
+	}
 
-	mu.Lock()
-	api = server.New(st,
+	api := server.New(st,
 		server.WithLogger(log.With("part", "api")),
 		server.WithRealm(realm),
 		server.WithSIPRegistrar(c.edge.Addr()),
 		server.WithPresence(c.edge.Registered),
+		server.WithCenter(c.cc),
 	)
-	mu.Unlock()
+	sink.api.Store(api)
 	t.Cleanup(func() { api.Close() })
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(hs.Close)
@@ -303,18 +358,47 @@ func startCenter(t *testing.T) *center {
 	return c
 }
 
-// freeUDPAddr returns a 127.0.0.1 UDP address that was free a moment ago.
-func freeUDPAddr(t *testing.T) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// apiSink passes the center's changes to the API server, built after the
+// center (the edge needs the center, the API the edge's address).
+type apiSink struct{ api atomic.Pointer[server.Server] }
+
+func (s *apiSink) Status(agent string, st callcenter.AgentStatus) {
+	if a := s.api.Load(); a != nil {
+		a.Status(agent, st)
 	}
-	defer pc.Close()
-	return pc.LocalAddr().String()
 }
 
-func (c *center) waitRegistered(t *testing.T, a *softphone) {
+func (s *apiSink) Figures(agent string, f callcenter.AgentFigures) {
+	if a := s.api.Load(); a != nil {
+		a.Figures(agent, f)
+	}
+}
+
+func (s *apiSink) Groups(agent string, g []callcenter.GroupFigures) {
+	if a := s.api.Load(); a != nil {
+		a.Groups(agent, g)
+	}
+}
+
+func (s *apiSink) Offer(agent string, pop callcenter.ScreenPop) {
+	if a := s.api.Load(); a != nil {
+		a.Offer(agent, pop)
+	}
+}
+
+func (s *apiSink) Missed(agent string, o callcenter.Offer) {
+	if a := s.api.Load(); a != nil {
+		a.Missed(agent, o)
+	}
+}
+
+func (s *apiSink) Notice(agent string, n callcenter.Notice) {
+	if a := s.api.Load(); a != nil {
+		a.Notice(agent, n)
+	}
+}
+
+func (c *centerd) waitRegistered(t *testing.T, a *softphone) {
 	t.Helper()
 	waitFor(t, 20*time.Second, "agent "+agentWN+" registered", func() bool {
 		if a.exited() {
@@ -596,3 +680,87 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// waitIdle waits until the center may offer agent 1001 a queue call: the
+// app's -ready reached the server and the phone's registration the center.
+func (c *centerd) waitIdle(t *testing.T) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "agent "+agentWN+" idle at the center", func() bool {
+		return c.cc.Status(agentWN).Available()
+	})
+}
+
+// callIn places a customer call to the hotline and keys 1 at the IVR
+// (sales, where 1001 is first in line). The call returns once the IVR
+// answers it.
+func (c *centerd) callIn(t *testing.T, ctx context.Context, a *softphone) *pstnsim.Call {
+	t.Helper()
+	call, err := c.sim.Call(ctx, customer, admin.DemoNumber, pstnsim.CallOptions{})
+	if err != nil {
+		t.Fatalf("customer call: %v\n%s", err, a.output())
+	}
+	if err := call.SendDTMF(ctx, "1"); err != nil {
+		t.Fatalf("customer keys 1: %v", err)
+	}
+	return call
+}
+
+// Where the bar's controls are, as a point in the window for a click.
+// They follow the window's layout (ui/phonebar.go): the status button
+// is the first row under the header, the History tab the second tab.
+func statusButtonAt(s *screen) image.Point { return image.Pt(60, 100) }
+func historyTabAt(s *screen) image.Point   { return image.Pt(145, 207) }
+
+// click clicks at where(s) in the window with xdotool; false (and a log
+// line) when xdotool is not installed, so the shots that need a click are
+// left out rather than the test failing on a host without it.
+func (a *softphone) click(t *testing.T, s *screen, where func(*screen) image.Point) bool {
+	t.Helper()
+	if _, err := exec.LookPath("xdotool"); err != nil {
+		t.Logf("xdotool not installed: no click, no picture of what it opens")
+		return false
+	}
+	p := where(s).Add(s.window.Min)
+	a.xdotool(t, "mousemove", strconv.Itoa(p.X), strconv.Itoa(p.Y), "click", "1")
+	return true
+}
+
+// key presses a key in the app's window with xdotool.
+func (a *softphone) key(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath("xdotool"); err == nil {
+		a.xdotool(t, "key", name)
+	}
+}
+
+func (a *softphone) xdotool(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+a.display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v: %s", args, err, out)
+	}
+}
+
+// diff counts the pixels that differ between two shots of the same
+// window (0 when the window moved or changed size: nothing comparable).
+func (s *screen) diff(o *screen) int {
+	if s.window.Size() != o.window.Size() {
+		return s.window.Dx() * s.window.Dy()
+	}
+	n := 0
+	sb, ob := s.img.Bounds(), o.img.Bounds()
+	for y := 0; y < sb.Dy(); y++ {
+		for x := 0; x < sb.Dx(); x++ {
+			r1, g1, b1, _ := s.img.At(sb.Min.X+x, sb.Min.Y+y).RGBA()
+			r2, g2, b2, _ := o.img.At(ob.Min.X+x, ob.Min.Y+y).RGBA()
+			if r1 != r2 || g1 != g2 || b1 != b2 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// same reports whether little changed: a timer ticking is not a change.
+func (s *screen) same(o *screen) bool { return s.diff(o) < 2000 }
