@@ -208,7 +208,15 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	m.Incoming.AddListener(binding.NewDataListener(cardShown))
 
 	v.history = newHistoryView(p.history)
-	phoneItem := container.NewTabItemWithIcon(lang.L("Phone"), icon("phone"), phoneTab)
+	top := container.NewVBox(v.header, widget.NewSeparator(), v.statusView.content)
+	// Everything at once (a call's card, ACW, the headset warning and a
+	// message) is taller than a 768 px screen: the phone tab then scrolls
+	// instead of the window growing off the screen and cutting the bar.
+	phoneScroll := container.NewVScroll(phoneTab)
+	phoneBox := container.New(capHeight{content: phoneTab, max: func() float32 {
+		return maxBarHeight - top.MinSize().Height - tabBarHeight
+	}}, phoneScroll)
+	phoneItem := container.NewTabItemWithIcon(lang.L("Phone"), icon("phone"), phoneBox)
 	historyItem := container.NewTabItemWithIcon(lang.L("History"), icon("history"), v.history.content)
 	v.tabs = container.NewAppTabs(phoneItem, historyItem)
 	v.tabs.OnSelected = func(it *container.TabItem) {
@@ -226,7 +234,6 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		}
 		v.tabs.Refresh()
 	})
-	top := container.NewVBox(v.header, widget.NewSeparator(), v.statusView.content)
 	v.content = container.NewPadded(container.NewBorder(top, nil, nil, nil, v.tabs))
 	return v
 }
@@ -301,4 +308,32 @@ func newIncomingPop(m *vm.PhoneBarVM, sp *vm.PopVM, c fyne.Canvas, above fyne.Ca
 		}
 	})
 	return p
+}
+
+// maxBarHeight is the tallest the bar's content may ask for: a 768 px
+// screen less a title bar and a panel. tabBarHeight is the tabs' own row
+// with its padding.
+const (
+	maxBarHeight = 700
+	tabBarHeight = 56
+)
+
+// capHeight lays out one scroll container over its whole space and asks
+// for its content's height, but no more than max: below that the bar
+// looks as without a scroll, above it the content scrolls.
+type capHeight struct {
+	content fyne.CanvasObject
+	max     func() float32
+}
+
+func (c capHeight) MinSize([]fyne.CanvasObject) fyne.Size {
+	m := c.content.MinSize()
+	return fyne.NewSize(m.Width, min(m.Height, max(c.max(), 0)))
+}
+
+func (c capHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
 }

@@ -259,7 +259,9 @@ func (s *Shell) showBar(ss *session) {
 	// Tall enough for a call in progress (call info, customer card, DTMF
 	// and a message line appear then), so the window does not jump when
 	// a call starts.
-	s.win.Resize(fyne.NewSize(400, ss.view.content.MinSize().Height+9*theme.TextSize()))
+	// Never past maxBarHeight: the bar must fit on a 768 px screen.
+	h := ss.view.content.MinSize().Height
+	s.win.Resize(fyne.NewSize(400, max(h, min(h+9*theme.TextSize(), maxBarHeight))))
 }
 
 // menu is the ☰ menu: the agent's groups, the call mode, audio, language,
