@@ -213,8 +213,20 @@ func newPhone(t testing.TB, user string, codecs []media.Codec, handler func(*dia
 		t.Fatal(err)
 	}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(testLogger(t)))
+	// inflight counts requests being handled, including the BYE diago sends
+	// after a handler returns on a live dialog (it may wait up to 10 s for
+	// an answer), so cleanup can wait for them instead of leaking them.
+	var inflight sync.WaitGroup
+	track := func(next sipgo.RequestHandler) sipgo.RequestHandler {
+		return func(req *sip.Request, tx sip.ServerTransaction) {
+			inflight.Add(1)
+			defer inflight.Done()
+			next(req, tx)
+		}
+	}
 	dg := diago.NewDiago(ua, diago.WithServer(srv), diago.WithLogger(testLogger(t)),
 		diago.WithMediaConfig(diago.MediaConfig{Codecs: codecs}),
+		diago.WithServerRequestMiddleware(track),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
 	if handler == nil {
 		handler = func(d *diago.DialogServerSession) { d.Respond(603, "Decline", nil) }
@@ -235,6 +247,7 @@ func newPhone(t testing.TB, user string, codecs []media.Codec, handler func(*dia
 		conn.Close()
 		ua.Close()
 		<-p.done
+		inflight.Wait()
 	})
 	return p
 }
