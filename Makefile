@@ -11,7 +11,7 @@ UNAME_S := $(shell uname -s 2>/dev/null || echo Windows)
 DEB_PKGS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
   libxinerama-dev libxi-dev libxxf86vm-dev portaudio19-dev libopus-dev libopusfile-dev \
   sip-tester baresip pulseaudio pulseaudio-utils libasound2-plugins \
-  xvfb x11-apps imagemagick xauth dbus dbus-x11 gnome-keyring sox fonts-wqy-microhei
+  xvfb x11-apps imagemagick xauth dbus dbus-x11 gnome-keyring sox fonts-wqy-microhei xdotool
 BREW_PKGS := pkg-config portaudio opus opusfile sipp
 MSYS_PKGS := mingw-w64-x86_64-gcc mingw-w64-x86_64-pkg-config mingw-w64-x86_64-portaudio mingw-w64-x86_64-opus mingw-w64-x86_64-opusfile
 
