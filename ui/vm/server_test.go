@@ -28,7 +28,7 @@ func newCallcenter(t *testing.T) (*httptest.Server, *store.SQLite) {
 	if err := admin.Seed(ctx, st, server.DefaultRealm); err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(st, server.WithSIPRegistrar("127.0.0.1:5060"))
+	srv := server.New(st, server.WithSIPRegistrar("registrar.test:5060"))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		_ = srv.Close()
@@ -74,7 +74,7 @@ func TestLoginAgainstRealServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Login.Agent.Name != "Li Lei" || s.Login.SIP.Username == "" || s.Login.SIP.Password == "" || s.Login.SIP.Registrar != "127.0.0.1:5060" {
+			if s.Login.Agent.Name != "Li Lei" || s.Login.SIP.Username == "" || s.Login.SIP.Password == "" || s.Login.SIP.Registrar != "registrar.test:5060" {
 				t.Errorf("login response %+v", s.Login)
 			}
 			// The event stream starts with a snapshot that the bar applies.
