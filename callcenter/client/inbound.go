@@ -30,6 +30,15 @@ func (c *Client) SetStatus(ctx context.Context, ch api.StatusChange) (api.AgentS
 	return out, nil
 }
 
+// Status returns the agent's status as the server has it.
+func (c *Client) Status(ctx context.Context) (api.AgentStatus, error) {
+	var out api.AgentStatus
+	if err := c.do(ctx, http.MethodGet, "/me/status", c.Token(), nil, &out); err != nil {
+		return api.AgentStatus{}, fmt.Errorf("status: %w", err)
+	}
+	return out, nil
+}
+
 // FinishACW ends after-call work now and returns the new status; outside
 // after-call work it is ErrRefused.
 func (c *Client) FinishACW(ctx context.Context) (api.AgentStatus, error) {

@@ -128,6 +128,11 @@ func TestStatusCommands(t *testing.T) {
 	if err != nil || st.Presence != "custom" || st.Custom != "meeting" {
 		t.Fatalf("set meeting: %+v %v", st, err)
 	}
+	// GET reads back what the PUT set, without changing it.
+	got, err := c.Status(ctx)
+	if err != nil || got.Presence != "custom" || got.Custom != "meeting" || got.Phone != "idle" {
+		t.Fatalf("get status: %+v %v", got, err)
+	}
 	var apiErr *client.Error
 	if _, err := c.SetStatus(ctx, api.StatusChange{Presence: ptr("away")}); !errors.As(err, &apiErr) ||
 		apiErr.Status != http.StatusBadRequest || !strings.Contains(apiErr.Message, "presence") || errors.Is(err, client.ErrRefused) {

@@ -142,6 +142,11 @@ func parsePhone(v string) (callcenter.PhoneStatus, error) {
 	return 0, fmt.Errorf("phone: want busy or idle, got %q", v)
 }
 
+// handleGetStatus is GET /v1/me/status: the agent's status as it is.
+func (s *Server) handleGetStatus(w http.ResponseWriter, _ *http.Request, id identity) {
+	writeJSON(w, http.StatusOK, wireStatus(s.center.Status(id.agent.WorkNumber)))
+}
+
 // handleStatus is PUT /v1/me/status.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, id identity) {
 	var req api.StatusChange

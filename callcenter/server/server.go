@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,13 +157,19 @@ func (s *Server) Close() error {
 
 func (s *Server) routes() *http.ServeMux {
 	m := http.NewServeMux()
+	// allowed lists each path's methods; it is complete before the first
+	// request, and only read afterwards.
+	allowed := map[string][]string{}
 	handle := func(method, path string, h http.HandlerFunc) {
 		m.HandleFunc(method+" "+path, h)
-		// Same path, other method: a JSON 405 rather than ServeMux's text.
-		m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", method)
-			writeError(w, http.StatusMethodNotAllowed, api.CodeBadRequest, "method "+r.Method+" not allowed on "+path)
-		})
+		if _, seen := allowed[path]; !seen {
+			// Same path, other method: a JSON 405 rather than ServeMux's text.
+			m.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Allow", strings.Join(allowed[path], ", "))
+				writeError(w, http.StatusMethodNotAllowed, api.CodeBadRequest, "method "+r.Method+" not allowed on "+path)
+			})
+		}
+		allowed[path] = append(allowed[path], method)
 	}
 	handle(http.MethodGet, "/healthz", s.handleHealth)
 	handle(http.MethodPost, api.Version+"/login", s.handleLogin)
@@ -171,6 +178,7 @@ func (s *Server) routes() *http.ServeMux {
 	handle(http.MethodGet, api.Version+"/calls", s.authed(s.handleCalls))
 	handle(http.MethodGet, api.Version+"/events", s.handleEvents)
 	handle(http.MethodGet, api.Version+"/history", s.authed(s.handleHistory))
+	handle(http.MethodGet, api.Version+"/me/status", s.inbound(s.handleGetStatus))
 	handle(http.MethodPut, api.Version+"/me/status", s.inbound(s.handleStatus))
 	handle(http.MethodPost, api.Version+"/me/acw/finish", s.inbound(s.handleACWFinish))
 	handle(http.MethodPost, api.Version+"/me/acw/extend", s.inbound(s.handleACWExtend))
