@@ -9,7 +9,9 @@ import (
 
 func TestLocalAddrFor(t *testing.T) {
 	tests := []struct{ registrar, want string }{
-		{"127.0.0.1:5060", "127.0.0.1:0"},
+		// A registrar address is only dialled (UDP connect sends nothing)
+		// to learn the local interface; no port is bound here.
+		{net.JoinHostPort("127.0.0.1", "5060"), "127.0.0.1:0"},
 		{"not a host port", "127.0.0.1:0"},
 	}
 	for _, tc := range tests {
