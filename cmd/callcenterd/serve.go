@@ -10,11 +10,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/agentphone/agentphone/assets"
-	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/admin"
 	"github.com/agentphone/agentphone/callcenter/center"
 	"github.com/agentphone/agentphone/callcenter/ivr"
@@ -56,51 +54,6 @@ type instance struct {
 	done    chan struct{}
 	// centerDone is closed when the center's Run has returned.
 	centerDone chan struct{}
-}
-
-// apiSink passes the center's changes to the API server, which is built
-// after the center (it needs the SIP edge's address, and the edge needs
-// the center). Changes before that have no listener to miss them.
-type apiSink struct {
-	api atomic.Pointer[server.Server]
-}
-
-func (s *apiSink) set(api *server.Server) { s.api.Store(api) }
-
-func (s *apiSink) Status(agent string, st callcenter.AgentStatus) {
-	if a := s.api.Load(); a != nil {
-		a.Status(agent, st)
-	}
-}
-
-func (s *apiSink) Figures(agent string, f callcenter.AgentFigures) {
-	if a := s.api.Load(); a != nil {
-		a.Figures(agent, f)
-	}
-}
-
-func (s *apiSink) Groups(agent string, g []callcenter.GroupFigures) {
-	if a := s.api.Load(); a != nil {
-		a.Groups(agent, g)
-	}
-}
-
-func (s *apiSink) Offer(agent string, pop callcenter.ScreenPop) {
-	if a := s.api.Load(); a != nil {
-		a.Offer(agent, pop)
-	}
-}
-
-func (s *apiSink) Missed(agent string, o callcenter.Offer) {
-	if a := s.api.Load(); a != nil {
-		a.Missed(agent, o)
-	}
-}
-
-func (s *apiSink) Notice(agent string, n callcenter.Notice) {
-	if a := s.api.Load(); a != nil {
-		a.Notice(agent, n)
-	}
 }
 
 // HTTPURL is the API's base URL.
@@ -150,7 +103,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 
 	// The inbound call center drives trunk calls (IVR, queues, agent
 	// states); its changes go to the API server once that exists.
-	sink := &apiSink{}
+	sink := &server.Forwarder{}
 	prompts, err := ivr.NewPrompts(assets.Prompts)
 	if err != nil {
 		return nil, fmt.Errorf("IVR prompts: %w", err)
@@ -168,23 +121,16 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 
 	// The edge reports calls and registrations to the API server, which is
 	// built after it because it needs the edge's resolved address.
-	var api *server.Server
 	opts := []sipedge.Option{
 		sipedge.WithInbound(in.center.HandleInbound),
 		sipedge.WithAgentActivity(in.center.AgentActivity),
 		sipedge.WithLogger(log.With("part", "sip")),
 		sipedge.WithRealm(cfg.Realm),
 		sipedge.WithListen(cfg.SIPAddr),
-		sipedge.WithCallObserver(func(ev callcenter.CallEvent) {
-			if api != nil {
-				api.PublishCall(ev)
-			}
-		}),
-		sipedge.WithRegistrationObserver(func(wn string, registered bool, contact string) {
-			if api != nil {
-				api.SetRegistered(wn, registered, contact)
-			}
-		}),
+		// Read by the edge's goroutines while api is still being built: the
+		// forwarder's atomic pointer makes that hand-over race-free.
+		sipedge.WithCallObserver(sink.PublishCall),
+		sipedge.WithRegistrationObserver(sink.SetRegistered),
 	}
 	if cfg.TrunkAddr != "" {
 		opts = append(opts, sipedge.WithTrunk(cfg.TrunkAddr))
@@ -202,7 +148,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	if err := in.edge.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start SIP on %s: %w", cfg.SIPAddr, err)
 	}
-	api = server.New(in.st,
+	api := server.New(in.st,
 		server.WithLogger(log.With("part", "api")),
 		server.WithRealm(cfg.Realm),
 		server.WithSIPRegistrar(in.edge.Addr()),
@@ -210,7 +156,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		server.WithCenter(in.center),
 	)
 	in.api = api
-	sink.set(api)
+	sink.Set(api)
 
 	in.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -288,7 +287,7 @@ func startCenter(t *testing.T) *centerd {
 	// The inbound call center drives the trunk's calls (IVR → queue →
 	// offer → ACW) as in cmd/callcenterd's start; its changes reach the
 	// API server once that exists.
-	sink := &apiSink{}
+	sink := &server.Forwarder{}
 	prompts, err := ivr.NewPrompts(assets.Prompts)
 	if err != nil {
 		t.Fatal(err)
@@ -321,16 +320,8 @@ func startCenter(t *testing.T) *centerd {
 		sipedge.WithRealm(realm),
 		sipedge.WithListen("127.0.0.1:0"),
 		sipedge.WithTrunk(c.sim.Addr()),
-		sipedge.WithCallObserver(func(ev callcenter.CallEvent) {
-			if a := sink.api.Load(); a != nil {
-				a.PublishCall(ev)
-			}
-		}),
-		sipedge.WithRegistrationObserver(func(wn string, registered bool, contact string) {
-			if a := sink.api.Load(); a != nil {
-				a.SetRegistered(wn, registered, contact)
-			}
-		}),
+		sipedge.WithCallObserver(sink.PublishCall),
+		sipedge.WithRegistrationObserver(sink.SetRegistered),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -350,52 +341,12 @@ func startCenter(t *testing.T) *centerd {
 		server.WithPresence(c.edge.Registered),
 		server.WithCenter(c.cc),
 	)
-	sink.api.Store(api)
+	sink.Set(api)
 	t.Cleanup(func() { api.Close() })
 	hs := httptest.NewServer(api.Handler())
 	t.Cleanup(hs.Close)
 	c.url = hs.URL
 	return c
-}
-
-// apiSink passes the center's changes to the API server, built after the
-// center (the edge needs the center, the API the edge's address).
-type apiSink struct{ api atomic.Pointer[server.Server] }
-
-func (s *apiSink) Status(agent string, st callcenter.AgentStatus) {
-	if a := s.api.Load(); a != nil {
-		a.Status(agent, st)
-	}
-}
-
-func (s *apiSink) Figures(agent string, f callcenter.AgentFigures) {
-	if a := s.api.Load(); a != nil {
-		a.Figures(agent, f)
-	}
-}
-
-func (s *apiSink) Groups(agent string, g []callcenter.GroupFigures) {
-	if a := s.api.Load(); a != nil {
-		a.Groups(agent, g)
-	}
-}
-
-func (s *apiSink) Offer(agent string, pop callcenter.ScreenPop) {
-	if a := s.api.Load(); a != nil {
-		a.Offer(agent, pop)
-	}
-}
-
-func (s *apiSink) Missed(agent string, o callcenter.Offer) {
-	if a := s.api.Load(); a != nil {
-		a.Missed(agent, o)
-	}
-}
-
-func (s *apiSink) Notice(agent string, n callcenter.Notice) {
-	if a := s.api.Load(); a != nil {
-		a.Notice(agent, n)
-	}
 }
 
 func (c *centerd) waitRegistered(t *testing.T, a *softphone) {
