@@ -799,8 +799,14 @@ func TestComfortNoise(t *testing.T) {
 			if st.Lost != 0 || st.Late != 0 {
 				t.Errorf("stats %+v: silence counted as loss", st)
 			}
-			if concealed := st.Concealed > 0; concealed != tt.wantConcealed {
-				t.Errorf("stats %+v: concealed %v, want %v", st, concealed, tt.wantConcealed)
+			// Without CN every talkspurt's end is concealed for several
+			// frames (3 ends × up to 5); with CN none is, though a test
+			// sender descheduled on a loaded machine may be late once.
+			if tt.wantConcealed && st.Concealed < 3 {
+				t.Errorf("stats %+v: %d frames concealed, want the ends of the talkspurts concealed", st, st.Concealed)
+			}
+			if !tt.wantConcealed && st.Concealed > 1 {
+				t.Errorf("stats %+v: %d frames concealed, want none (one for a late sender)", st, st.Concealed)
 			}
 			// What the agent heard: tone in the talkspurts, and between
 			// them frames of near silence, none of concealment's fading

@@ -71,6 +71,18 @@ type target struct {
 // answer to), and requests without Via/CSeq get sipgo's own 400.
 func (e *Edge) validate(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		// Counted so Close waits for every request, including the BYE
+		// diago sends after a handler returns on a live dialog: a send
+		// after the transport closed would open a new socket nobody
+		// closes. In-dialog requests (the ACK of a call being hung up)
+		// still pass while Close hangs up the calls.
+		if !e.enterRequest() {
+			if req.IsInvite() {
+				respond(e, tx, sip.NewResponseFromRequest(req, 503, "Service Unavailable", nil))
+			}
+			return
+		}
+		defer e.inflight.Done()
 		if b := req.Body(); len(b) > 0 && !sdpSafe(b) && (req.IsInvite() || req.IsAck()) {
 			// In-dialog offers (re-INVITE, late-offer ACK) go straight to
 			// diago's SDP parser, which would panic on this body.

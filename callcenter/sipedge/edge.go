@@ -176,6 +176,8 @@ type Edge struct {
 	mu       sync.Mutex
 	started  bool
 	closed   bool
+	draining bool           // Close has hung up every call; new requests are dropped
+	inflight sync.WaitGroup // SIP requests being handled (enterRequest)
 	bindings map[string]*binding
 	calls    map[string]*call
 	handlers sync.WaitGroup // live INVITE handlers
@@ -387,6 +389,12 @@ func (e *Edge) Close() error {
 	// and write its record before returning.
 	e.cancel()
 	e.handlers.Wait()
+	// Then the requests still in diago's hands (its own BYE after a
+	// handler returned on a live dialog waits for the answer).
+	e.mu.Lock()
+	e.draining = true
+	e.mu.Unlock()
+	e.inflight.Wait()
 
 	var errs []error
 	if err := e.udp.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -401,6 +409,10 @@ func (e *Edge) Close() error {
 		errs = append(errs, err)
 	}
 	e.serving.Wait()
+	// Clear again: a retransmission timer that fired between the first
+	// clear and the transaction layer stopping may have dialled a new
+	// socket, whose reader would otherwise outlive the edge.
+	_ = e.ua.Close()
 	return errors.Join(errs...)
 }
 
@@ -428,5 +440,17 @@ func (e *Edge) enter() bool {
 		return false
 	}
 	e.handlers.Add(1)
+	return true
+}
+
+// enterRequest counts a SIP request in diago's hands so Close can wait for
+// it; it reports false once Close has hung up every call.
+func (e *Edge) enterRequest() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.draining {
+		return false
+	}
+	e.inflight.Add(1)
 	return true
 }

@@ -248,6 +248,9 @@ func newPhone(t testing.TB, user string, codecs []media.Codec, handler func(*dia
 		ua.Close()
 		<-p.done
 		inflight.Wait()
+		// A BYE sent by a handler finishing after the first close dialled
+		// a socket of its own; this clears it.
+		ua.Close()
 	})
 	return p
 }
