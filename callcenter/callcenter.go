@@ -181,6 +181,10 @@ type CallRecord struct {
 	Group     string
 	QueueWait time.Duration
 	Abandoned bool
+	// ParentID links a consult or transfer leg's record to the customer
+	// call it was made from (the customer call's CallID); empty on the
+	// customer call itself. Each leg has exactly one record of its own.
+	ParentID string
 }
 
 // Duration is the talk time: answer to end; zero when not answered or not ended.
