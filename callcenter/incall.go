@@ -75,3 +75,49 @@ type Customer struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// NoteFilter selects notes, newest first. Zero fields do not filter.
+type NoteFilter struct {
+	Customers []string // notes about any of these numbers
+	CallID    string   // notes of this call
+	Limit     int      // at most this many; 0 means no limit
+}
+
+// CallbackFilter selects callbacks, by due time then ID. Zero fields do not
+// filter.
+type CallbackFilter struct {
+	Agent    string
+	Numbers  []string        // whom to call, any of these
+	States   []CallbackState // in any of these states
+	DueFrom  time.Time       // due at or after
+	DueUntil time.Time       // due before
+	// Unreminded selects callbacks whose due reminder was not sent yet.
+	Unreminded bool
+	Limit      int // at most this many; 0 means no limit
+}
+
+// CustomerFilter selects customers, ordered by name then ID. Zero fields
+// do not filter.
+type CustomerFilter struct {
+	// Query matches a name substring (case-insensitive for ASCII), or a
+	// number prefix or suffix.
+	Query  string
+	Owner  string // owner agent's work number
+	Number string // one of its numbers, exactly
+	Limit  int    // at most this many; 0 means no limit
+}
+
+// Limits of in-call work, checked by the store (bad input never reaches
+// the database) and by callcenter/crm.
+const (
+	MaxNoteLen         = 2000 // characters of a note
+	MaxRemarkLen       = 500  // characters of a callback's remark
+	MaxCustomerNumbers = 10
+	MaxCompanyLen      = 128 // characters
+	MaxTags            = 20
+	MaxTagLen          = 32 // characters
+	MaxFields          = 20
+	MaxFieldKeyLen     = 32  // characters
+	MaxFieldValueLen   = 256 // characters
+	MaxCallIDLen       = 256 // bytes
+)

@@ -22,4 +22,10 @@ type RecordFilter struct {
 	Since time.Time // started at or after
 	Until time.Time // started before
 	Limit int       // at most this many; 0 means no limit
+	// ParentID selects the legs made from one customer call (consult and
+	// transfer legs), not the customer call itself.
+	ParentID string
+	// Numbers selects calls whose caller or callee is one of them (a
+	// customer's history); an empty list does not filter.
+	Numbers []string
 }

@@ -521,7 +521,7 @@ func (s *SQLite) LiveSessions(ctx context.Context, workNumber string) ([]callcen
 
 // ---- call records
 
-const recordCols = `call_id, type, caller, callee, agent, number, started_at, answered_at, ended_at, result, hangup_by, codec, group_name, queue_wait, abandoned`
+const recordCols = `call_id, type, caller, callee, agent, number, started_at, answered_at, ended_at, result, hangup_by, codec, group_name, queue_wait, abandoned, parent_id`
 
 func scanRecord(sc scanner) (callcenter.CallRecord, error) {
 	var (
@@ -530,7 +530,7 @@ func scanRecord(sc scanner) (callcenter.CallRecord, error) {
 		started, ans, ended   sql.NullInt64
 	)
 	if err := sc.Scan(&r.CallID, &typ, &r.Caller, &r.Callee, &r.Agent, &r.Number,
-		&started, &ans, &ended, &result, &hangupBy, &r.Codec, &r.Group, &r.QueueWait, &r.Abandoned); err != nil {
+		&started, &ans, &ended, &result, &hangupBy, &r.Codec, &r.Group, &r.QueueWait, &r.Abandoned, &r.ParentID); err != nil {
 		return r, err
 	}
 	r.StartedAt, r.AnsweredAt, r.EndedAt = fromNanos(started), fromNanos(ans), fromNanos(ended)
@@ -563,6 +563,9 @@ func checkRecord(r callcenter.CallRecord) error {
 	if r.HangupBy < callcenter.PartyNone || r.HangupBy > callcenter.PartySystem {
 		return fmt.Errorf("%w: hangup party %d", callcenter.ErrInvalid, r.HangupBy)
 	}
+	if r.ParentID == r.CallID {
+		return fmt.Errorf("%w: call %q is its own parent", callcenter.ErrInvalid, r.CallID)
+	}
 	if r.QueueWait < 0 {
 		return fmt.Errorf("%w: negative queue wait %s", callcenter.ErrInvalid, r.QueueWait)
 	}
@@ -580,18 +583,18 @@ func checkRecord(r callcenter.CallRecord) error {
 func recordArgs(r callcenter.CallRecord) []any {
 	return []any{r.CallID, r.Type.String(), r.Caller, r.Callee, r.Agent, r.Number,
 		nanos(r.StartedAt), nanos(r.AnsweredAt), nanos(r.EndedAt), r.Result.String(), r.HangupBy.String(), r.Codec,
-		r.Group, int64(r.QueueWait), r.Abandoned}
+		r.Group, int64(r.QueueWait), r.Abandoned, r.ParentID}
 }
 
 // beginRecordSQL inserts a record unless its call id exists.
 const beginRecordSQL = `INSERT INTO call_records (` + recordCols + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`
 
 // endRecordSQL is one statement, so it is atomic whichever of Begin and End
 // comes first: the row is inserted whole or completed once, never
 // duplicated, and a second end changes nothing.
 const endRecordSQL = `INSERT INTO call_records (` + recordCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (call_id) DO UPDATE SET
 			ended_at    = excluded.ended_at,
 			result      = excluded.result,
@@ -600,7 +603,8 @@ const endRecordSQL = `INSERT INTO call_records (` + recordCols + `)
 			codec       = CASE WHEN call_records.codec = '' THEN excluded.codec ELSE call_records.codec END,
 			group_name  = CASE WHEN call_records.group_name = '' THEN excluded.group_name ELSE call_records.group_name END,
 			queue_wait  = CASE WHEN call_records.queue_wait = 0 THEN excluded.queue_wait ELSE call_records.queue_wait END,
-			abandoned   = call_records.abandoned OR excluded.abandoned
+			abandoned   = call_records.abandoned OR excluded.abandoned,
+			parent_id   = CASE WHEN call_records.parent_id = '' THEN excluded.parent_id ELSE call_records.parent_id END
 		WHERE call_records.ended_at IS NULL`
 
 // BeginCallRecord implements Store.
@@ -656,6 +660,18 @@ func (s *SQLite) CallRecords(ctx context.Context, f callcenter.RecordFilter) ([]
 	)
 	if f.Agent != "" {
 		where, args = append(where, "agent = ?"), append(args, f.Agent)
+	}
+	if f.ParentID != "" {
+		where, args = append(where, "parent_id = ?"), append(args, f.ParentID)
+	}
+	if len(f.Numbers) > 0 {
+		in := placeholders(len(f.Numbers))
+		where = append(where, "(caller IN ("+in+") OR callee IN ("+in+"))")
+		for range 2 {
+			for _, n := range f.Numbers {
+				args = append(args, n)
+			}
+		}
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "started_at >= ?"), append(args, f.Since.UnixNano())

@@ -62,7 +62,7 @@ type Store interface {
 	BeginCallRecord(ctx context.Context, r callcenter.CallRecord) error
 	// EndCallRecord completes a call: it sets end, result and who hung up on
 	// the existing row if it is not ended yet (also filling answered time and
-	// codec, group and queue wait if the row lacked them, and Abandoned if
+	// codec, group, queue wait and parent id if the row lacked them, and Abandoned if
 	// either says so), or inserts the whole record when there is
 	// no row (calls that ended unanswered). A second call is a no-op: the
 	// first end wins. r.EndedAt must be set.
@@ -82,6 +82,7 @@ type Store interface {
 	RepairUnfinished(ctx context.Context, now time.Time) (int, error)
 
 	Inbound
+	InCall
 
 	// Close releases the database.
 	Close() error

@@ -43,6 +43,10 @@ func Run(t *testing.T, open Opener) {
 		{"Offers", testOffers},
 		{"CallRecordQueueData", testCallRecordQueueData},
 		{"CallsWith", testCallsWith},
+		{"CallRecordParent", testCallRecordParent},
+		{"Notes", testNotes},
+		{"Callbacks", testCallbacks},
+		{"Customers", testCustomers},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
