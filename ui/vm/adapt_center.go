@@ -59,7 +59,7 @@ func centerErr(what string, err error) error {
 	if errors.As(err, &ce) {
 		switch ce.Status {
 		case http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusUnprocessableEntity:
-			return fmt.Errorf("%s: %w", what, &RefusedError{Reason: ce.Message})
+			return fmt.Errorf("%s: %w", what, &RefusedError{Reason: ce.Message, Code: ce.Code})
 		case http.StatusNotFound, http.StatusMethodNotAllowed:
 			return fmt.Errorf("%s: %w: %w", what, ErrUnsupported, err)
 		}

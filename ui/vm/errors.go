@@ -24,10 +24,17 @@ var (
 	ErrRefused = errors.New("vm: refused by the server")
 	// ErrUnsupported: the server does not offer this (an older callcenterd).
 	ErrUnsupported = errors.New("vm: not supported by the server")
+	// ErrNoCustomer: no card of the customer library has this number.
+	ErrNoCustomer = errors.New("vm: not in the customer library")
 )
 
-// RefusedError is a change the server refused, with its reason for the agent.
-type RefusedError struct{ Reason string }
+// RefusedError is a change the server refused, with its reason for the
+// agent. Code is the server's refusal code (api.Code*), "" when it gave
+// none; the view-models branch on it (e.g. the note box rule).
+type RefusedError struct {
+	Reason string
+	Code   string
+}
 
 func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 

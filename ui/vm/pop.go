@@ -333,3 +333,12 @@ func (m *PopVM) render() {
 	_ = m.Calls.Set(calls)
 	_ = m.Via.Set(m.via())
 }
+
+// Current is the popped call as the in-call view-models need it: the
+// server's call id ("" until known), the customer's number, its name from
+// the library and the stage.
+func (m *PopVM) Current() (id, customer, name string, stage PopStage) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.id, m.pop.Customer, m.pop.Name, m.stage
+}

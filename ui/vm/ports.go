@@ -185,3 +185,41 @@ type DeviceLister interface {
 type TonePlayer interface {
 	PlayTone(ctx context.Context, device string) error
 }
+
+// InCall is the in-call control part of the API (issue 4): hold, transfer,
+// consult, three-way and DTMF on the server's rooms, so they work whatever
+// device carries the agent's audio. Refusals fail with a *RefusedError
+// carrying the server's code and message.
+type InCall interface {
+	TransferTargets(ctx context.Context) (api.TransferTargets, error)
+	Hold(ctx context.Context, callID string) (api.CallControl, error)
+	Resume(ctx context.Context, callID string) (api.CallControl, error)
+	Transfer(ctx context.Context, callID string, t api.Target) (api.CallControl, error)
+	Consult(ctx context.Context, callID string, t api.Target) (api.CallControl, error)
+	ConsultTransfer(ctx context.Context, callID string) (api.CallControl, error)
+	Conference(ctx context.Context, callID string) (api.CallControl, error)
+	ConsultCancel(ctx context.Context, callID string) (api.CallControl, error)
+	SendDTMF(ctx context.Context, callID, digits string) error
+	Control(ctx context.Context, callID string) (api.CallControl, error)
+}
+
+// CRM is the notes, scheduled callbacks and customer library part of the
+// API (issue 4). CustomerByNumber fails with ErrNoCustomer when the number
+// is in no card.
+type CRM interface {
+	OpenNotes(ctx context.Context, callID string) (api.NoteBox, error)
+	CloseNotes(ctx context.Context, callID string) (api.NoteBox, error)
+	AddNote(ctx context.Context, callID, text string) (api.Note, error)
+	EditNote(ctx context.Context, id int64, text string) (api.Note, error)
+	Notes(ctx context.Context, customer string) ([]api.Note, error)
+	Callbacks(ctx context.Context, day time.Time) ([]api.Callback, error)
+	CreateCallback(ctx context.Context, in api.CallbackInput) (api.Callback, error)
+	UpdateCallback(ctx context.Context, id int64, in api.CallbackInput) (api.Callback, error)
+	DeleteCallback(ctx context.Context, id int64) error
+	Customers(ctx context.Context, q string, mine bool) ([]api.Customer, error)
+	CreateCustomer(ctx context.Context, c api.Customer) (api.Customer, error)
+	AddCallerToCustomers(ctx context.Context, callID, name string) (api.Customer, error)
+	Customer(ctx context.Context, id int64) (api.CustomerCard, error)
+	UpdateCustomer(ctx context.Context, id int64, c api.Customer) (api.Customer, error)
+	CustomerByNumber(ctx context.Context, number string) (api.CustomerCard, error)
+}
