@@ -17,7 +17,7 @@ import (
 // phone still rings, the status just does not say so.
 func (c *Center) AgentActivity(act sipedge.AgentActivity) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(act.Agent)
 	m := a.m
 	st := m.Status()

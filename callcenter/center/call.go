@@ -219,7 +219,7 @@ func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group str
 		c.dropOffersLocked(q)
 		c.q.Dequeue(q.id) // not queued any more when answered: harmless
 		c.pushGroupsLocked(group)
-		c.mu.Unlock()
+		c.unlock()
 		if done {
 			return
 		}
@@ -282,9 +282,9 @@ func (c *Center) overflow(ctx context.Context, call *sipedge.InboundCall, g call
 		n := callcenter.Notice{Code: NoticeCallback, Message: fmt.Sprintf("%s waited %s in %s and left a callback request; please call back.",
 			call.Caller(), c.now().Sub(started).Round(time.Second), g.Name)}
 		for _, m := range c.members[g.Name] {
-			c.sink.Notice(m.Agent, n)
+			c.out.add(func(s Sink) { s.Notice(m.Agent, n) })
 		}
-		c.mu.Unlock()
+		c.unlock()
 		c.sayGoodbye(ctx, call, PromptVoicemail, callcenter.ResultNoAnswer)
 		return "", false
 	}
@@ -322,9 +322,9 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	offeredAt := c.now()
 	c.mu.Lock()
 	for _, a := range agents {
-		c.sink.Offer(a, pop)
+		c.out.add(func(s Sink) { s.Offer(a, pop) })
 	}
-	c.mu.Unlock()
+	c.unlock()
 	octx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	results := make(chan offerResult, len(agents))
@@ -338,11 +338,16 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	// answeredAt is on the center's clock, like started: the leg's own
 	// AnsweredAt is wall time, which an injected clock need not follow.
 	var answeredAt time.Time
+	var bridgeErr error
 	for range agents {
 		r := <-results
 		if r.err == nil && winner == nil && ctx.Err() == nil {
 			winner, answeredAt = r.leg, r.at
 			cancel() // ring-all: the others stop ringing
+			// The customer is connected first; the bookkeeping (ACD,
+			// status, offer record) follows and never delays the voice.
+			call.SetQueueWait(answeredAt.Sub(started))
+			bridgeErr = call.Bridge(winner)
 			c.answered(r.agent, callID, g, call, offeredAt, r.at)
 			continue
 		}
@@ -361,9 +366,8 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	if winner == nil {
 		return false
 	}
-	call.SetQueueWait(answeredAt.Sub(started))
-	if err := call.Bridge(winner); err != nil {
-		log.Info("center: bridge failed", "agent", winner.Agent(), "error", err)
+	if bridgeErr != nil {
+		log.Info("center: bridge failed", "agent", winner.Agent(), "error", bridgeErr)
 	} else {
 		select {
 		case <-ctx.Done():
@@ -380,7 +384,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 // answered: an agent took the call.
 func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	// First the ACD: it frees the other agents of a ring-all and takes
 	// the call out of the queue figures.
 	c.offerResultLocked(callID, wn, true, at)
@@ -400,7 +404,7 @@ func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipe
 // hungUp: the agent's call ended; after-call work when the group wants it.
 func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	var acw time.Duration
 	if g.ACW {
 		acw = g.ACWDuration
@@ -421,7 +425,7 @@ func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Du
 // offerFailed ends one agent's unanswered offer.
 func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	// The ACD frees the agent and passes it over for this call until the
 	// others had their turn (not an error for a ring-all loser, whose
 	// call left the queue with the answer, nor for a direct call).
@@ -467,20 +471,24 @@ func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID strin
 			c.changedLocked(a, st)
 		}
 		if notice != nil {
-			c.sink.Notice(r.agent, *notice)
+			c.out.add(func(s Sink) { s.Notice(r.agent, *notice) })
 		}
 	}
+	// The missed push carries the history row itself (the softphone adds
+	// it as is), so it goes in order with the status pushes rather than
+	// after the offer's row is stored.
 	c.recordOfferLocked(o)
-	c.sink.Missed(r.agent, o)
-	c.sink.Figures(r.agent, a.m.Figures(c.now()))
+	fig := a.m.Figures(c.now())
+	c.out.add(func(s Sink) {
+		s.Missed(r.agent, o)
+		s.Figures(r.agent, fig)
+	})
 }
 
+// recordOfferLocked queues an ended offer for the store.
 func (c *Center) recordOfferLocked(o callcenter.Offer) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := c.st.RecordOffer(ctx, o); err != nil {
-		c.log.Error("center: record offer", "call", o.CallID, "agent", o.Agent, "error", err)
-	}
+	c.w.add(write{what: "record offer", agent: o.Agent, call: o.CallID,
+		do: func(ctx context.Context) error { return c.st.RecordOffer(ctx, o) }})
 }
 
 // direct rings one agent (a number or IVR choice routed to an agent): no
@@ -504,7 +512,7 @@ func (c *Center) direct(ctx context.Context, call *sipedge.InboundCall, wn strin
 			}
 		}
 	}
-	c.mu.Unlock()
+	c.unlock()
 	if !free {
 		log.Info("center: agent cannot take a direct call", "agent", wn, "status", agentstate.Describe(st))
 		c.sayGoodbye(ctx, call, PromptAllBusy, callcenter.ResultBusy)

@@ -6,10 +6,14 @@
 // (sipedge.WithAgentActivity); the API server reads statuses, figures and
 // groups from it and receives every change through a Sink.
 //
-// Locking: one mutex guards all live state. Sink methods and the store's
-// AppendStatus are called with it held, so every agent's statuses reach
-// the store and the API in the order they happened; the Sink must not call
-// back into the Center.
+// Locking: one mutex guards all live state, and only decisions are made
+// under it. Pushes to the Sink and store writes (status log, offers) are
+// queued under it in the order they happened and carried out after it is
+// released (outbox.go): pushes by the goroutine that released it, writes
+// by one writer goroutine, so every agent's statuses still reach the API
+// and the store in order. Group figures are coalesced and pushed at most
+// every WithGroupPushInterval by Run. The Sink must not call back into the
+// Center.
 package center
 
 import (
@@ -39,8 +43,9 @@ type Store interface {
 }
 
 // Sink receives the live changes for the API (callcenter/server implements
-// it). Calls are made with the center's lock held: they must not block and
-// must not call the Center.
+// it). Calls are made one at a time, in the order the changes happened,
+// outside the center's lock but while other goroutines wait to deliver
+// theirs: they must not block and must not call the Center.
 type Sink interface {
 	Status(agent string, s callcenter.AgentStatus)
 	Figures(agent string, f callcenter.AgentFigures)
@@ -83,6 +88,10 @@ func WithPriority(f func(pop callcenter.ScreenPop) int) Option {
 	return func(c *Center) { c.priority = f }
 }
 
+// WithGroupPushInterval sets how often at most Run pushes the live figures
+// of the skill groups that changed (default DefaultGroupPushInterval).
+func WithGroupPushInterval(d time.Duration) Option { return func(c *Center) { c.groupEvery = d } }
+
 // Center is the orchestrator. Create with New, then run Run.
 type Center struct {
 	st          Store
@@ -93,7 +102,10 @@ type Center struct {
 	tick        time.Duration
 	ringTimeout time.Duration
 	priority    func(callcenter.ScreenPop) int
+	groupEvery  time.Duration
 	kick        chan struct{}
+	out         *outbox
+	w           *writer
 
 	mu       sync.Mutex
 	agents   map[string]*agent
@@ -106,6 +118,12 @@ type Center struct {
 	// (Reload); offers are made from its decisions in step.
 	q     *acd.ACD
 	calls map[string]*queued
+	// dirty are the groups whose figures changed since Run last pushed
+	// them (markGroupsLocked).
+	dirty map[string]struct{}
+	// seen are the agents whose status was restored (Resume) or changed
+	// since New: a stored status is never restored over a newer one.
+	seen map[string]bool
 }
 
 // defaultHandleTime is assumed for expected-wait announcements until a
@@ -132,7 +150,10 @@ func New(st Store, opts ...Option) (*Center, error) {
 		sink:        nopSink{},
 		tick:        250 * time.Millisecond,
 		ringTimeout: 20 * time.Second,
+		groupEvery:  DefaultGroupPushInterval,
 		kick:        make(chan struct{}, 1),
+		dirty:       map[string]struct{}{},
+		seen:        map[string]bool{},
 		agents:      map[string]*agent{},
 		groups:      map[string]callcenter.SkillGroup{},
 		members:     map[string][]callcenter.Member{},
@@ -142,9 +163,11 @@ func New(st Store, opts ...Option) (*Center, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	if c.log == nil || c.now == nil || c.sink == nil || c.tick <= 0 || c.ringTimeout <= 0 {
-		return nil, fmt.Errorf("%w: nil logger, clock or sink, or non-positive tick or ring timeout", ErrConfig)
+	if c.log == nil || c.now == nil || c.sink == nil || c.tick <= 0 || c.ringTimeout <= 0 || c.groupEvery <= 0 {
+		return nil, fmt.Errorf("%w: nil logger, clock or sink, or non-positive tick, ring timeout or group push interval", ErrConfig)
 	}
+	c.out = &outbox{sink: c.sink}
+	c.w = newWriter(c.log)
 	c.q = acd.New(acd.WithClock(c.now), acd.WithDefaultHandleTime(defaultHandleTime))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -175,7 +198,7 @@ func (c *Center) Reload(ctx context.Context) error {
 	}
 
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	for name := range c.groups {
 		if _, ok := members[name]; ok {
 			continue
@@ -208,6 +231,9 @@ func (c *Center) Reload(ctx context.Context) error {
 	}
 	c.members = members
 	c.statuses = statuses
+	for name := range c.groups {
+		c.markGroupsLocked(name) // members and labels may have changed
+	}
 	c.wake()
 	return nil
 }
@@ -223,62 +249,57 @@ func (c *Center) agentLocked(wn string) *agent {
 	return a
 }
 
-// changedLocked persists and pushes an agent's new status, its figures and
-// its groups' figures, and wakes Run when the agent became available.
+// changedLocked queues the agent's new status for the store and pushes it
+// with its figures, marks its groups' figures changed, and wakes Run when
+// the agent became available. The ACD learns the status at once (before
+// any Next: never offer to a busy agent); the rest happens off the lock.
 func (c *Center) changedLocked(a *agent, st callcenter.AgentStatus) {
-	now := c.now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := c.st.AppendStatus(ctx, st); err != nil {
-		c.log.Error("center: persist status", "agent", st.Agent, "error", err)
-	}
-	cancel()
-	fig := a.m.Figures(now)
-	c.q.UpdateAgent(st, fig.Calls) // before any Next: never offer to a busy agent
-	c.sink.Status(st.Agent, st)
-	c.sink.Figures(st.Agent, fig)
-	c.pushGroupsLocked(c.memberOf[st.Agent]...)
+	fig := a.m.Figures(c.now())
+	c.q.UpdateAgent(st, fig.Calls)
+	c.seen[st.Agent] = true
+	c.w.add(write{what: "persist status", agent: st.Agent, do: func(ctx context.Context) error { return c.st.AppendStatus(ctx, st) }})
+	c.out.add(func(s Sink) {
+		s.Status(st.Agent, st)
+		s.Figures(st.Agent, fig)
+	})
+	c.markGroupsLocked(c.memberOf[st.Agent]...)
 	if st.Available() {
 		c.wake()
 	}
 }
 
-// pushGroupsLocked sends the live figures of groups to their members.
-func (c *Center) pushGroupsLocked(groups ...string) {
-	seen := map[string]bool{}
-	for _, g := range groups {
-		for _, m := range c.members[g] {
-			if !seen[m.Agent] {
-				seen[m.Agent] = true
-				c.sink.Groups(m.Agent, c.groupsLocked(m.Agent))
-			}
-		}
-	}
-}
+// pushGroupsLocked marks groups' figures changed (pushed by Run).
+func (c *Center) pushGroupsLocked(groups ...string) { c.markGroupsLocked(groups...) }
 
 func (c *Center) groupsLocked(agent string) []callcenter.GroupFigures {
 	var out []callcenter.GroupFigures
 	for _, name := range c.memberOf[agent] {
-		gf := callcenter.GroupFigures{Group: name}
-		gf.Waiting, gf.LongestWait = c.q.Waiting(name)
-		for _, m := range c.members[name] {
-			a := c.agents[m.Agent]
-			if a == nil {
-				continue
-			}
-			st := a.m.Status()
-			switch {
-			case st.Presence == callcenter.PresenceOffline:
-			case st.Available():
-				gf.Idle++
-			case st.Activity == callcenter.ActivityTalking || st.Activity == callcenter.ActivityRinging:
-				gf.Talking++
-			default:
-				gf.Busy++
-			}
-		}
-		out = append(out, gf)
+		out = append(out, c.groupFiguresLocked(name))
 	}
 	return out
+}
+
+// groupFiguresLocked counts one group's live figures.
+func (c *Center) groupFiguresLocked(name string) callcenter.GroupFigures {
+	gf := callcenter.GroupFigures{Group: name}
+	gf.Waiting, gf.LongestWait = c.q.Waiting(name)
+	for _, m := range c.members[name] {
+		a := c.agents[m.Agent]
+		if a == nil {
+			continue
+		}
+		st := a.m.Status()
+		switch {
+		case st.Presence == callcenter.PresenceOffline:
+		case st.Available():
+			gf.Idle++
+		case st.Activity == callcenter.ActivityTalking || st.Activity == callcenter.ActivityRinging:
+			gf.Talking++
+		default:
+			gf.Busy++
+		}
+	}
+	return gf
 }
 
 func (c *Center) wake() {
@@ -310,7 +331,7 @@ func (c *Center) transitionLocked(a *agent, op func(now time.Time) (callcenter.A
 // signed-in agent (a takeover) keeps the status as it is.
 func (c *Center) Login(agent string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(agent)
 	if a.m.Status().Presence != callcenter.PresenceOffline {
 		return
@@ -324,7 +345,7 @@ func (c *Center) Login(agent string) {
 // is signed out when it ends (the state machine refuses it before).
 func (c *Center) Logout(agent string) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(agent)
 	if _, err := c.transitionLocked(a, a.m.Logout); err != nil {
 		c.log.Info("center: logout refused", "agent", agent, "error", err)
@@ -375,7 +396,7 @@ func (c *Center) CustomStatuses() []callcenter.CustomStatus {
 // returns the status reached.
 func (c *Center) ChangeStatus(ctx context.Context, agentWN string, ch callcenter.StatusChange) (callcenter.AgentStatus, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(agentWN)
 	m := a.m
 	if ch.Presence != nil {
@@ -436,7 +457,7 @@ func (c *Center) ChangeStatus(ctx context.Context, agentWN string, ch callcenter
 // FinishACW ends the agent's after-call work now.
 func (c *Center) FinishACW(ctx context.Context, agentWN string) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(agentWN)
 	_, err := c.transitionLocked(a, a.m.FinishACW)
 	return err
@@ -445,7 +466,7 @@ func (c *Center) FinishACW(ctx context.Context, agentWN string) error {
 // ExtendACW adds d to the agent's after-call work.
 func (c *Center) ExtendACW(ctx context.Context, agentWN string, d time.Duration) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	a := c.agentLocked(agentWN)
 	st, err := c.transitionLocked(a, func(now time.Time) (callcenter.AgentStatus, error) { return a.m.ExtendACW(d, now) })
 	if err == nil {
@@ -457,26 +478,58 @@ func (c *Center) ExtendACW(ctx context.Context, agentWN string, d time.Duration)
 }
 
 // Run serves the timers (ACW expiry, maximum waits, announcements, tier
-// widening) and hands waiting calls to agents, until ctx ends.
+// widening), hands waiting calls to agents and pushes the changed groups'
+// figures, until ctx ends. On its way out it flushes the queued pushes
+// and store writes (Flush).
 func (c *Center) Run(ctx context.Context) error {
+	defer c.Flush()
 	t := time.NewTicker(c.tick)
 	defer t.Stop()
+	g := time.NewTicker(c.groupEvery)
+	defer g.Stop()
+	timers := true
 	for {
-		c.step()
+		c.step(timers)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			timers = true
 		case <-c.kick:
+			// An agent or a call became free: offers only. Walking
+			// every agent's and call's timers at each kick made the
+			// lock's hold time grow with the center's size.
+			timers = false
+		case <-g.C:
+			c.pushGroups()
+			timers = false
 		}
 	}
 }
 
-// step applies the passing of time and makes the offers the ACD picks.
-func (c *Center) step() {
+// Close flushes the queued pushes and store writes, as Run does when it
+// ends. Call it (or end Run) after the SIP edge has closed, before the
+// store closes: status changes made by the last calls' hang-ups are then
+// stored. The Center stays usable.
+func (c *Center) Close() error {
+	c.Flush()
+	return nil
+}
+
+// step makes the offers the ACD picks; with timers, it first applies the
+// passing of time (ACW expiry, maximum waits, announcements).
+func (c *Center) step(timers bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	now := c.now()
+	if timers {
+		c.timersLocked(now)
+	}
+	c.offersLocked(now)
+}
+
+// timersLocked applies the passing of time to agents and waiting calls.
+func (c *Center) timersLocked(now time.Time) {
 	for _, a := range c.agents {
 		if st, changed := a.m.Tick(now); changed {
 			c.changedLocked(a, st)
@@ -495,6 +548,10 @@ func (c *Center) step() {
 			}
 		}
 	}
+}
+
+// offersLocked makes the offers the ACD picks.
+func (c *Center) offersLocked(now time.Time) {
 	for _, o := range c.q.Next(now) {
 		q := c.calls[o.Call.ID]
 		if q == nil {

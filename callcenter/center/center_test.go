@@ -89,6 +89,7 @@ func TestInboundThroughIVRToSecondAgent(t *testing.T) {
 	if r.c.Status("1001").Phone != callcenter.PhoneIdle {
 		t.Errorf("1001 after one miss: %+v", r.c.Status("1001"))
 	}
+	r.c.Flush() // store writes are asynchronous (ordered, off the lock)
 	offers, err := r.st.Offers(ctx, "1001", time.Time{}, true, 0)
 	if err != nil || len(offers) != 1 || offers[0].Reason != "no_answer" || offers[0].Group != "sales" {
 		t.Errorf("1001 missed offers %+v %v", offers, err)
