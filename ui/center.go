@@ -24,6 +24,7 @@ type parts struct {
 	status  *vm.StatusVM
 	pop     *vm.PopVM
 	history *vm.HistoryVM
+	work    *workParts // in-call work (issue 4); nil without it
 }
 
 // statusView is the status row, the after-call work row and the figures row.

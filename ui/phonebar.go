@@ -34,7 +34,10 @@ type phoneBarView struct {
 	cardBox    fyne.CanvasObject
 	history    *historyView
 	tabs       *container.AppTabs
-	content    fyne.CanvasObject
+	// Issue 4: call controls, callbacks tab, customer card and notes
+	// beside the call; nil without in-call work.
+	work    *workView
+	content fyne.CanvasObject
 }
 
 var (
@@ -186,6 +189,15 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		controls,
 		v.message,
 	)
+	if p.work != nil {
+		v.work = newWorkView(p.work, p.pop, func() {
+			if v.content != nil {
+				v.content.Refresh()
+			}
+		})
+		// The in-call controls and banner sit right under the call's card.
+		phoneTab.Objects = append(phoneTab.Objects[:5], append([]fyne.CanvasObject{v.work.incall.content}, phoneTab.Objects[5:]...)...)
+	}
 	showWhenSet(v.callInfo, m.CallInfo, phoneTab)
 	showWhenSet(v.digits, m.Digits, phoneTab)
 	showWhenSet(v.message, m.Message, phoneTab)
@@ -219,12 +231,21 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	phoneItem := container.NewTabItemWithIcon(lang.L("Phone"), icon("phone"), phoneBox)
 	historyItem := container.NewTabItemWithIcon(lang.L("History"), icon("history"), v.history.content)
 	v.tabs = container.NewAppTabs(phoneItem, historyItem)
+	var callbacksItem *container.TabItem
+	if v.work != nil {
+		callbacksItem = v.work.callbacksTab()
+		v.tabs.Append(callbacksItem)
+		v.work.bindBadge(v.tabs, callbacksItem)
+	}
 	v.tabs.OnSelected = func(it *container.TabItem) {
 		on := it == historyItem
 		if on {
 			p.history.Load()
 		}
 		p.history.SetViewing(on)
+		if it == callbacksItem {
+			p.work.callbacks.Load()
+		}
 	}
 	onString(p.history.Badge, func(b string) {
 		if b == "" {
@@ -234,7 +255,11 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		}
 		v.tabs.Refresh()
 	})
-	v.content = container.NewPadded(container.NewBorder(top, nil, nil, nil, v.tabs))
+	var side fyne.CanvasObject
+	if v.work != nil {
+		side = v.work.side
+	}
+	v.content = container.NewPadded(container.NewBorder(top, nil, nil, side, v.tabs))
 	return v
 }
 

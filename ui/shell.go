@@ -213,8 +213,14 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 		history: vm.NewHistoryVM(sess.Backend, prefs, func(n string) { ss.bar.DialNumber(n) },
 			vm.WithHistoryLogger(s.log), vm.WithMissedNotifier(notify)),
 	}
+	barParts := []vm.Part{ss.parts.status, ss.parts.pop, ss.parts.history}
+	ss.parts.work = s.newWork(ss, notify)
+	if w := ss.parts.work; w != nil {
+		// After the pop: they read the popped call from it.
+		barParts = append(barParts, w.incall, w.notes, w.callbacks, w.customer)
+	}
 	opts := []vm.PhoneBarOption{
-		vm.WithParts(ss.parts.status, ss.parts.pop, ss.parts.history),
+		vm.WithParts(barParts...),
 		vm.WithLogger(s.log),
 		vm.WithServerEvents(sess.Backend.Events(ctx)),
 		vm.WithSignedOut(func(reason string) {
@@ -245,6 +251,28 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	s.session = ss
 	s.showBar(ss)
 	ss.parts.history.Load()
+	if w := ss.parts.work; w != nil {
+		w.callbacks.Load()
+	}
+}
+
+// newWork makes the in-call work view-models when the server offers them
+// (the Backend implements vm.InCall and vm.CRM), else nil.
+func (s *Shell) newWork(ss *session, notify func(title, body string)) *workParts {
+	ic, ok1 := ss.sess.Backend.(vm.InCall)
+	crm, ok2 := ss.sess.Backend.(vm.CRM)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	pop := ss.parts.pop
+	return &workParts{
+		incall: vm.NewInCallVM(ic, pop, vm.WithInCallLogger(s.log)),
+		notes:  vm.NewNotesVM(crm, pop, vm.WithNotesLogger(s.log)),
+		callbacks: vm.NewCallbacksVM(crm, func(n string) { ss.bar.DialNumber(n) }, pop,
+			vm.WithCallbacksLogger(s.log), vm.WithReminder(notify)),
+		customer: vm.NewCustomerVM(crm, pop, vm.WithCustomerLogger(s.log)),
+		win:      s.win,
+	}
 }
 
 // showBar builds the session's widgets (again after a language change).
@@ -261,7 +289,19 @@ func (s *Shell) showBar(ss *session) {
 	// a call starts.
 	// Never past maxBarHeight: the bar must fit on a 768 px screen.
 	h := ss.view.content.MinSize().Height
-	s.win.Resize(fyne.NewSize(400, max(h, min(h+9*theme.TextSize(), maxBarHeight))))
+	h = max(h, min(h+9*theme.TextSize(), maxBarHeight))
+	s.win.Resize(fyne.NewSize(400, h))
+	if wv := ss.view.work; wv != nil {
+		// The customer card and notes open beside the bar: the window
+		// widens for them and narrows again when they close.
+		wv.onSide = func(on bool) {
+			width := float32(400)
+			if on {
+				width += sideWidth
+			}
+			s.win.Resize(fyne.NewSize(width, max(h, s.win.Canvas().Size().Height)))
+		}
+	}
 }
 
 // menu is the ☰ menu: the agent's groups, the call mode, audio, language,
@@ -402,5 +442,11 @@ func (s *Shell) endSession(ss *session) {
 	ss.bar.Close()
 	ss.parts.status.Close()
 	ss.parts.history.Close()
+	if w := ss.parts.work; w != nil {
+		w.incall.Close()
+		w.notes.Close()
+		w.callbacks.Close()
+		w.customer.Close()
+	}
 	ss.stop()
 }

@@ -81,6 +81,21 @@ func TestEveryStringIsTranslated(t *testing.T) {
 		if err := json.Unmarshal(assets.Must(assets.TranslationsDir+"/"+name), &m); err != nil {
 			t.Fatal(err)
 		}
+		// In-call work's strings live in ui/translations and add to these.
+		b, err := translations.ReadFile(translationsDir + "/incall." + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var more map[string]string
+		if err := json.Unmarshal(b, &more); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range more {
+			if old, ok := m[k]; ok && old != v {
+				t.Errorf("%s: %q translated twice: %q and %q", name, k, old, v)
+			}
+			m[k] = v
+		}
 		for s, where := range found {
 			if m[s] == "" {
 				t.Errorf("%s: %q (%s) missing", name, s, where)
@@ -107,6 +122,9 @@ func TestChineseUI(t *testing.T) {
 	}
 	if got := lang.L("Registered {{.Time}}", map[string]any{"Time": "00:12"}); got != "已注册 00:12" {
 		t.Errorf("template = %q", got)
+	}
+	if got := lang.L("Transfer the call"); got != "转接通话" {
+		t.Errorf("in-call string = %q", got)
 	}
 	restore()
 	if got := lang.L("Log in"); got != "Log in" {

@@ -6,6 +6,7 @@
 package ui
 
 import (
+	"embed"
 	"fmt"
 	"os"
 	"strings"
@@ -25,8 +26,20 @@ func LoadTranslations() error {
 	if err := lang.AddTranslationsFS(assets.FS, assets.TranslationsDir); err != nil {
 		return fmt.Errorf("load translations: %w", err)
 	}
+	if err := lang.AddTranslationsFS(translations, translationsDir); err != nil {
+		return fmt.Errorf("load in-call translations: %w", err)
+	}
 	return nil
 }
+
+// translations are the strings of in-call work (issue 4), kept beside
+// the widgets that use them: the files are named incall.LANG.json and
+// add to the shipped ones in assets.
+//
+//go:embed translations
+var translations embed.FS
+
+const translationsDir = "translations"
 
 // UseLanguage switches the UI language: "en", "zh-CN", or "" for the
 // system's. fyne/v2/lang reads the locale from the environment (LANGUAGE

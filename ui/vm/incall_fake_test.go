@@ -94,7 +94,9 @@ func (f *fakeWork) Conference(_ context.Context, id string) (api.CallControl, er
 func (f *fakeWork) ConsultCancel(_ context.Context, id string) (api.CallControl, error) {
 	return f.ctl("consult-cancel", id)
 }
-func (f *fakeWork) SendDTMF(_ context.Context, id, d string) error { return f.req("dtmf " + id + " " + d) }
+func (f *fakeWork) SendDTMF(_ context.Context, id, d string) error {
+	return f.req("dtmf " + id + " " + d)
+}
 func (f *fakeWork) Control(_ context.Context, id string) (api.CallControl, error) {
 	return f.ctl("control", id)
 }

@@ -1,0 +1,586 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/agentphone/agentphone/ui/vm"
+)
+
+// Notes panel, today's callbacks tab, the customer card and their dialogs
+// (issue 4).
+
+func tight(o ...fyne.CanvasObject) *fyne.Container {
+	return container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), o...)
+}
+
+func caption(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.SizeName = theme.SizeNameCaptionText
+	l.Importance = widget.LowImportance
+	return l
+}
+
+// notesPanel is the notes box beside the call.
+type notesPanel struct {
+	title         *widget.Label
+	message       *widget.Label
+	closePrevious *widget.Button
+	list          *widget.List
+	draft         *widget.Entry
+	save, cancel  *widget.Button
+	closeBox      *widget.Button
+	empty         *widget.Label
+	content       fyne.CanvasObject
+}
+
+func newNotesPanel(m *vm.NotesVM) *notesPanel {
+	p := &notesPanel{}
+	p.title = widget.NewLabelWithData(newFormatted(m.Customer, func(c string) string {
+		return lang.L("Notes · {{.Customer}}", map[string]any{"Customer": c})
+	}))
+	p.title.TextStyle.Bold = true
+	p.closeBox = widget.NewButtonWithIcon(lang.L("Close notes"), theme.WindowCloseIcon(), m.CloseBox)
+	p.closeBox.Importance = widget.LowImportance
+	enableWhen(p.closeBox, m.Visible)
+	p.message = widget.NewLabelWithData(m.Message)
+	p.message.Wrapping = fyne.TextWrapWord
+	p.message.Importance = widget.WarningImportance
+	p.closePrevious = widget.NewButton(lang.L("Close the previous note"), m.CloseBox)
+	p.closePrevious.Importance = widget.WarningImportance
+
+	p.list = widget.NewListWithData(m.Rows, newNoteRow, func(it binding.DataItem, o fyne.CanvasObject) {
+		val, _ := it.(binding.Untyped).Get()
+		o.(*noteRow).set(val.(vm.NoteRow), m.Edit)
+	})
+	p.empty = widget.NewLabel(lang.L("No notes for this customer yet"))
+	p.empty.Importance = widget.LowImportance
+	p.empty.Alignment = fyne.TextAlignCenter
+	m.Rows.AddListener(binding.NewDataListener(func() {
+		if m.Rows.Length() == 0 {
+			p.empty.Show()
+		} else {
+			p.empty.Hide()
+		}
+	}))
+
+	p.draft = widget.NewMultiLineEntry()
+	p.draft.SetMinRowsVisible(3)
+	p.draft.Wrapping = fyne.TextWrapWord
+	p.draft.SetPlaceHolder(lang.L("Write a note about this call"))
+	p.draft.OnChanged = m.SetDraft
+	onString(m.Draft, func(s string) {
+		if p.draft.Text != s {
+			p.draft.SetText(s)
+		}
+	})
+	p.save = widget.NewButtonWithIcon(lang.L("Add note"), theme.DocumentSaveIcon(), m.Save)
+	p.save.Importance = widget.HighImportance
+	enableWhen(p.save, m.CanSave)
+	p.cancel = widget.NewButton(lang.L("Cancel edit"), m.CancelEdit)
+	onBool(m.Editing, func(on bool) {
+		if on {
+			p.save.SetText(lang.L("Save note"))
+			p.cancel.Show()
+		} else {
+			p.save.SetText(lang.L("Add note"))
+			p.cancel.Hide()
+		}
+	})
+	enableWhen(p.draft, m.Visible)
+
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, p.closeBox, p.title), p.message, p.closePrevious)
+	showWhenSet(p.message, m.Message, top)
+	if on, _ := m.ClosePrevious.Get(); !on {
+		p.closePrevious.Hide()
+	}
+	onBool(m.ClosePrevious, func(on bool) {
+		if on {
+			p.closePrevious.Show()
+		} else {
+			p.closePrevious.Hide()
+		}
+		top.Refresh()
+	})
+	bottom := container.NewVBox(p.draft, container.NewHBox(layout.NewSpacer(), p.cancel, p.save))
+	p.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(p.list, container.NewCenter(p.empty)))
+	return p
+}
+
+// noteRow is one note: author and time, the text, Edit for one's own.
+type noteRow struct {
+	widget.BaseWidget
+	head *widget.Label
+	text *widget.Label
+	edit *widget.Button
+	row  vm.NoteRow
+	on   func(vm.NoteRow)
+}
+
+func newNoteRow() fyne.CanvasObject {
+	r := &noteRow{}
+	r.head = caption("")
+	r.text = widget.NewLabel("")
+	r.text.Wrapping = fyne.TextWrapWord
+	r.edit = widget.NewButtonWithIcon("", theme.DocumentCreateIcon(), func() {
+		if r.on != nil {
+			r.on(r.row)
+		}
+	})
+	r.edit.Importance = widget.LowImportance
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *noteRow) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, nil, container.NewVBox(r.edit), tight(r.head, r.text)))
+}
+
+func (r *noteRow) set(n vm.NoteRow, edit func(vm.NoteRow)) {
+	r.row, r.on = n, edit
+	r.head.SetText(n.Author + " · " + n.When)
+	r.text.SetText(n.Text)
+	if n.Editable {
+		r.edit.Show()
+	} else {
+		r.edit.Hide()
+	}
+}
+
+// callbacksView is today's callbacks tab.
+type callbacksView struct {
+	reminder     *widget.Label
+	reminderRow  *fyne.Container
+	callReminder *widget.Button
+	dismiss      *widget.Button
+	list         *widget.List
+	empty        *widget.Label
+	message      *widget.Label
+	content      fyne.CanvasObject
+}
+
+func newCallbacksView(m *vm.CallbacksVM, win func() fyne.Window) *callbacksView {
+	v := &callbacksView{}
+	v.reminder = widget.NewLabelWithData(m.Reminder)
+	v.reminder.Wrapping = fyne.TextWrapWord
+	v.reminder.Importance = widget.HighImportance
+	v.reminder.TextStyle.Bold = true
+	v.callReminder = widget.NewButtonWithIcon("", icon("phone"), m.CallReminder)
+	v.callReminder.Importance = widget.SuccessImportance
+	v.dismiss = widget.NewButtonWithIcon("", theme.WindowCloseIcon(), m.DismissReminder)
+	v.dismiss.Importance = widget.LowImportance
+	v.reminderRow = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), container.NewHBox(v.callReminder, v.dismiss), v.reminder)
+
+	v.list = widget.NewListWithData(m.Rows, newCallbackRow, func(it binding.DataItem, o fyne.CanvasObject) {
+		val, _ := it.(binding.Untyped).Get()
+		row := val.(vm.CallbackRow)
+		o.(*callbackRow).set(row, callbackActions{
+			call: m.Call,
+			reschedule: func(r vm.CallbackRow) {
+				showReschedule(win(), r.DueAt, func(t time.Time) { m.Reschedule(r, t) })
+			},
+			remove: func(r vm.CallbackRow) {
+				dialog.ShowConfirm(lang.L("Delete callback"),
+					lang.L("Delete the callback to {{.Number}} at {{.Time}}?", map[string]any{"Number": r.Number, "Time": r.When}),
+					func(ok bool) {
+						if ok {
+							m.Delete(r)
+						}
+					}, win())
+			},
+		})
+	})
+	v.empty = widget.NewLabel(lang.L("No callbacks today"))
+	v.empty.Alignment = fyne.TextAlignCenter
+	v.empty.Importance = widget.LowImportance
+	onBool(m.Empty, func(e bool) {
+		if e {
+			v.empty.Show()
+		} else {
+			v.empty.Hide()
+		}
+	})
+	v.message = widget.NewLabelWithData(m.Message)
+	v.message.Wrapping = fyne.TextWrapWord
+	v.message.Importance = widget.WarningImportance
+	top := container.NewVBox(v.reminderRow, v.message)
+	showWhenSet(v.reminderRow, m.Reminder, top)
+	showWhenSet(v.message, m.Message, top)
+	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.list, container.NewCenter(v.empty)))
+	return v
+}
+
+type callbackActions struct {
+	call, reschedule, remove func(vm.CallbackRow)
+}
+
+// callbackRow is one callback: time, number and name, remark, state,
+// and the three buttons.
+type callbackRow struct {
+	widget.BaseWidget
+	when, who, remark, state *widget.Label
+	call, reschedule, remove *widget.Button
+	row                      vm.CallbackRow
+	act                      callbackActions
+}
+
+func newCallbackRow() fyne.CanvasObject {
+	r := &callbackRow{}
+	r.when = widget.NewLabel("00:00")
+	r.when.TextStyle.Bold = true
+	r.who = widget.NewLabel("")
+	r.who.Truncation = fyne.TextTruncateEllipsis
+	r.remark = caption("")
+	r.remark.Truncation = fyne.TextTruncateEllipsis
+	r.state = caption("")
+	do := func(f func(callbackActions) func(vm.CallbackRow)) func() {
+		return func() {
+			if g := f(r.act); g != nil {
+				g(r.row)
+			}
+		}
+	}
+	r.call = widget.NewButtonWithIcon("", icon("phone"), do(func(a callbackActions) func(vm.CallbackRow) { return a.call }))
+	r.reschedule = widget.NewButtonWithIcon("", theme.HistoryIcon(), do(func(a callbackActions) func(vm.CallbackRow) { return a.reschedule }))
+	r.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), do(func(a callbackActions) func(vm.CallbackRow) { return a.remove }))
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *callbackRow) CreateRenderer() fyne.WidgetRenderer {
+	text := tight(container.NewBorder(nil, nil, nil, r.state, r.who), r.remark)
+	buttons := container.NewHBox(r.call, r.reschedule, r.remove)
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, r.when, container.NewCenter(buttons), text))
+}
+
+func (r *callbackRow) set(row vm.CallbackRow, act callbackActions) {
+	r.row, r.act = row, act
+	r.when.SetText(row.When)
+	who := row.Number
+	if row.Name != "" {
+		who += "  " + row.Name
+	}
+	r.who.SetText(who)
+	r.remark.SetText(row.Remark)
+	r.state.SetText(row.State)
+	switch {
+	case row.Expired:
+		r.state.Importance = widget.DangerImportance
+		r.when.Importance = widget.DangerImportance
+	case row.Done:
+		r.state.Importance = widget.SuccessImportance
+		r.when.Importance = widget.LowImportance
+	case row.Due:
+		r.state.Importance = widget.WarningImportance
+		r.when.Importance = widget.WarningImportance
+	default:
+		r.state.Importance = widget.LowImportance
+		r.when.Importance = widget.MediumImportance
+	}
+	r.state.Refresh()
+	r.when.Refresh()
+	if row.Done {
+		r.reschedule.Disable()
+	} else {
+		r.reschedule.Enable()
+	}
+}
+
+// whenPicker is a date and a time (hour and minute drop-downs).
+type whenPicker struct {
+	date         *widget.DateEntry
+	hour, minute *widget.Select
+	content      fyne.CanvasObject
+}
+
+func newWhenPicker(initial time.Time) *whenPicker {
+	p := &whenPicker{date: widget.NewDateEntry()}
+	var hours, minutes []string
+	for h := 0; h < 24; h++ {
+		hours = append(hours, fmt.Sprintf("%02d", h))
+	}
+	for m := 0; m < 60; m += 5 {
+		minutes = append(minutes, fmt.Sprintf("%02d", m))
+	}
+	p.hour = widget.NewSelect(hours, nil)
+	p.minute = widget.NewSelect(minutes, nil)
+	d := initial.Truncate(time.Minute)
+	day := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, d.Location())
+	p.date.SetDate(&day)
+	p.hour.SetSelected(fmt.Sprintf("%02d", d.Hour()))
+	p.minute.SetSelected(fmt.Sprintf("%02d", d.Minute()/5*5))
+	p.content = container.NewBorder(nil, nil, nil, container.NewHBox(p.hour, widget.NewLabel(":"), p.minute), p.date)
+	return p
+}
+
+// value is the chosen time in the zone of the initial one.
+func (p *whenPicker) value(loc *time.Location) (time.Time, bool) {
+	if p.date.Date == nil {
+		return time.Time{}, false
+	}
+	var h, m int
+	if _, err := fmt.Sscanf(p.hour.Selected+":"+p.minute.Selected, "%d:%d", &h, &m); err != nil {
+		return time.Time{}, false
+	}
+	d := *p.date.Date
+	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, loc), true
+}
+
+// showReschedule asks for a new time for a callback.
+func showReschedule(win fyne.Window, due time.Time, ok func(time.Time)) {
+	p := newWhenPicker(due.In(time.Local))
+	dialog.ShowForm(lang.L("Reschedule callback"), lang.L("Reschedule"), lang.L("Cancel"),
+		[]*widget.FormItem{widget.NewFormItem(lang.L("Time"), p.content)},
+		func(confirmed bool) {
+			if t, valid := p.value(time.Local); confirmed && valid {
+				ok(t)
+			}
+		}, win)
+}
+
+// newCallbackForm is the "New callback" dialog's content.
+type newCallbackForm struct {
+	when    *whenPicker
+	remark  *widget.Entry
+	errText *widget.Label
+	content fyne.CanvasObject
+}
+
+func newNewCallbackForm(initial time.Time) *newCallbackForm {
+	f := &newCallbackForm{when: newWhenPicker(initial), remark: widget.NewEntry()}
+	f.remark.SetPlaceHolder(lang.L("What to call about"))
+	f.errText = widget.NewLabel("")
+	f.errText.Importance = widget.DangerImportance
+	f.errText.Wrapping = fyne.TextWrapWord
+	f.errText.Hide()
+	f.content = container.NewVBox(
+		widget.NewForm(widget.NewFormItem(lang.L("Time"), f.when.content), widget.NewFormItem(lang.L("Remark"), f.remark)),
+		f.errText)
+	return f
+}
+
+// showNewCallback asks for the time and remark of a callback to the
+// popped call's customer; refusals stay in the dialog.
+func showNewCallback(m *vm.CallbacksVM, win fyne.Window, now time.Time) {
+	if !m.CanCreate() {
+		return
+	}
+	f := newNewCallbackForm(now.Add(time.Hour).Truncate(5 * time.Minute))
+	var d *dialog.CustomDialog
+	save := widget.NewButton(lang.L("Schedule"), func() {
+		t, ok := f.when.value(time.Local)
+		if !ok {
+			return
+		}
+		m.Create(t, f.remark.Text, func(err error) {
+			fyne.Do(func() {
+				if err != nil {
+					f.errText.SetText(vm.CreateError(err))
+					f.errText.Show()
+					return
+				}
+				d.Hide()
+			})
+		})
+	})
+	save.Importance = widget.HighImportance
+	cancel := widget.NewButton(lang.L("Cancel"), func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons(lang.L("New callback"), f.content, win)
+	d.SetButtons([]fyne.CanvasObject{cancel, save})
+	d.Resize(fyne.NewSize(360, 260))
+	d.Show()
+}
+
+// customerPanel is the customer card beside the screen pop.
+type customerPanel struct {
+	name, numbers, company, tags, owner *widget.Label
+	fields                              *fyne.Container
+	track                               *widget.List
+	addName                             *widget.Entry
+	add                                 *widget.Button
+	addRow                              *fyne.Container
+	edit                                *widget.Button
+	unknown                             *widget.Label
+	message                             *widget.Label
+	content                             fyne.CanvasObject
+}
+
+func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
+	p := &customerPanel{}
+	p.name = widget.NewLabelWithData(m.Name)
+	p.name.TextStyle.Bold = true
+	p.name.SizeName = theme.SizeNameSubHeadingText
+	p.numbers = widget.NewLabelWithData(m.Numbers)
+	p.company = widget.NewLabelWithData(m.Company)
+	p.tags = widget.NewLabelWithData(m.Tags)
+	p.tags.Importance = widget.HighImportance
+	p.owner = widget.NewLabelWithData(newFormatted(m.Owner, func(o string) string {
+		if o == "" {
+			return ""
+		}
+		return lang.L("Owner {{.Agent}}", map[string]any{"Agent": o})
+	}))
+	p.owner.Importance = widget.LowImportance
+	p.fields = container.New(layout.NewFormLayout())
+	m.Fields.AddListener(binding.NewDataListener(func() {
+		items, _ := m.Fields.Get()
+		p.fields.RemoveAll()
+		for _, it := range items {
+			f := it.(vm.Field)
+			k := caption(f.Key)
+			p.fields.Add(k)
+			p.fields.Add(widget.NewLabel(f.Value))
+		}
+		p.fields.Refresh()
+	}))
+	p.track = widget.NewListWithData(m.Track, newTrackRow, func(it binding.DataItem, o fyne.CanvasObject) {
+		val, _ := it.(binding.Untyped).Get()
+		o.(*trackRow).set(val.(vm.TrackRow))
+	})
+	p.unknown = widget.NewLabel(lang.L("This caller is not in the customer library"))
+	p.unknown.Importance = widget.LowImportance
+	p.unknown.Wrapping = fyne.TextWrapWord
+	p.addName = widget.NewEntry()
+	p.addName.SetPlaceHolder(lang.L("Customer's name"))
+	p.message = widget.NewLabelWithData(m.Message)
+	p.message.Wrapping = fyne.TextWrapWord
+	p.message.Importance = widget.WarningImportance
+	p.add = widget.NewButtonWithIcon(lang.L("Add to my customers"), theme.ContentAddIcon(), func() {
+		m.AddToMine(p.addName.Text, func(err error) {
+			fyne.Do(func() {
+				if err != nil {
+					_ = m.Message.Set(vm.SaveError(err))
+					return
+				}
+				p.addName.SetText("")
+			})
+		})
+	})
+	p.add.Importance = widget.HighImportance
+	p.addRow = container.NewVBox(p.unknown, p.addName, p.add)
+	p.edit = widget.NewButtonWithIcon(lang.L("Edit"), theme.DocumentCreateIcon(), func() { showEditCustomer(m, win()) })
+	p.edit.Importance = widget.LowImportance
+
+	head := container.NewBorder(nil, nil, nil, container.NewVBox(p.edit), tight(p.name, p.numbers))
+	card := container.NewVBox(head, tight(p.company, p.tags, p.owner), p.fields)
+	heading := widget.NewLabel(lang.L("History"))
+	heading.TextStyle.Bold = true
+	known := container.NewBorder(container.NewVBox(card, widget.NewSeparator(), heading), nil, nil, nil, p.track)
+	top := container.NewVBox(p.message, p.addRow)
+	showWhenSet(p.message, m.Message, top)
+	for _, pair := range []struct {
+		l *widget.Label
+		b binding.String
+	}{{p.company, m.Company}, {p.tags, m.Tags}, {p.owner, m.Owner}} {
+		showWhenSet(pair.l, pair.b, card)
+	}
+	sync := func() {
+		k, _ := m.Known.Get()
+		can, _ := m.CanAdd.Get()
+		if k {
+			known.Show()
+		} else {
+			known.Hide()
+		}
+		if can {
+			p.addRow.Show()
+		} else {
+			p.addRow.Hide()
+		}
+		top.Refresh()
+	}
+	sync()
+	m.Known.AddListener(binding.NewDataListener(sync))
+	m.CanAdd.AddListener(binding.NewDataListener(sync))
+	p.content = container.NewBorder(top, nil, nil, nil, known)
+	return p
+}
+
+// trackRow is a line of the customer's history.
+type trackRow struct {
+	widget.BaseWidget
+	when, kind, text *widget.Label
+}
+
+func newTrackRow() fyne.CanvasObject {
+	r := &trackRow{when: caption("00-00 00:00"), kind: widget.NewLabel(""), text: widget.NewLabel("")}
+	r.kind.TextStyle.Bold = true
+	r.text.Truncation = fyne.TextTruncateEllipsis
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *trackRow) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewHBox(r.when, r.kind), nil, r.text))
+}
+
+func (r *trackRow) set(t vm.TrackRow) {
+	r.when.SetText(t.When)
+	r.kind.SetText(t.Kind)
+	r.text.SetText(t.Text)
+	if t.Red {
+		r.text.Importance = widget.DangerImportance
+	} else {
+		r.text.Importance = widget.MediumImportance
+	}
+	r.text.Refresh()
+}
+
+// showEditCustomer edits the card: name, numbers, company, tags, free fields.
+func showEditCustomer(m *vm.CustomerVM, win fyne.Window) {
+	c := m.Card()
+	if c.ID == 0 {
+		return
+	}
+	name := widget.NewEntry()
+	name.SetText(c.Name)
+	numbers := widget.NewEntry()
+	numbers.SetText(strings.Join(c.Numbers, ", "))
+	company := widget.NewEntry()
+	company.SetText(c.Company)
+	tags := widget.NewEntry()
+	tags.SetText(strings.Join(c.Tags, ", "))
+	fields := widget.NewMultiLineEntry()
+	fields.SetText(vm.FormatFields(c.Fields))
+	fields.SetPlaceHolder(lang.L("key: value, one a line"))
+	errText := widget.NewLabel("")
+	errText.Importance = widget.DangerImportance
+	errText.Hide()
+	form := widget.NewForm(
+		widget.NewFormItem(lang.L("Name"), name),
+		widget.NewFormItem(lang.L("Numbers"), numbers),
+		widget.NewFormItem(lang.L("Company"), company),
+		widget.NewFormItem(lang.L("Tags"), tags),
+		widget.NewFormItem(lang.L("Fields"), fields),
+	)
+	var d *dialog.CustomDialog
+	save := widget.NewButton(lang.L("Save"), func() {
+		c.Name, c.Numbers, c.Company = name.Text, vm.SplitList(numbers.Text), strings.TrimSpace(company.Text)
+		c.Tags, c.Fields = vm.SplitList(tags.Text), vm.ParseFields(fields.Text)
+		m.Save(c, func(err error) {
+			fyne.Do(func() {
+				if err != nil {
+					errText.SetText(vm.SaveError(err))
+					errText.Show()
+					return
+				}
+				d.Hide()
+			})
+		})
+	})
+	save.Importance = widget.HighImportance
+	d = dialog.NewCustomWithoutButtons(lang.L("Edit customer"), container.NewVBox(form, errText), win)
+	d.SetButtons([]fyne.CanvasObject{widget.NewButton(lang.L("Cancel"), func() { d.Hide() }), save})
+	d.Resize(fyne.NewSize(380, 400))
+	d.Show()
+}
