@@ -231,8 +231,30 @@ func (r *Room) Close() error {
 		p.detach()
 	}
 	r.readers.Wait()
-	r.log.Debug("closed", "ticks", r.ticks)
+	r.logClosed(parts)
 	return nil
+}
+
+// logClosed writes one line per room with each RTP leg's counters, the
+// call's media quality summary (what Asterisk prints from RTCP at hang-up):
+// operators grep it, and callbench adds it up for the loss figures.
+func (r *Room) logClosed(parts []*Participant) {
+	if !r.log.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	attrs := make([]any, 0, 1+len(parts))
+	attrs = append(attrs, slog.Uint64("ticks", r.ticks))
+	for _, p := range parts {
+		if p.conn == nil {
+			continue
+		}
+		s := p.Stats()
+		attrs = append(attrs, slog.Group(p.name,
+			slog.Uint64("in", s.PacketsIn), slog.Uint64("out", s.PacketsOut),
+			slog.Uint64("lost", s.Lost), slog.Uint64("late", s.Late),
+			slog.Uint64("concealed", s.Concealed), slog.Uint64("wrongsrc", s.DroppedWrongSource)))
+	}
+	r.log.Info("room closed", attrs...)
 }
 
 // remove takes p out of the room; it reports whether p was in it and
