@@ -34,12 +34,14 @@ const (
 	OpHangup
 	OpFinishACW
 	OpExtendACW
+	OpRestore
 )
 
 var opNames = [...]string{
 	"login", "logout", "set custom status", "clear custom status", "set phone status",
 	"set auto-answer", "offer", "answer", "offer ended", "missed offer",
 	"start outbound call", "hang up", "finish after-call work", "extend after-call work",
+	"restore",
 }
 
 func (o Op) String() string {
@@ -157,6 +159,30 @@ func (m *Machine) Login(now time.Time) (callcenter.AgentStatus, error) {
 	}
 	next := m.st
 	next.Presence, next.Custom, next.Phone, next.Activity = callcenter.PresenceOnline, "", callcenter.PhoneBusy, callcenter.ActivityNone
+	return m.set(next, now), nil
+}
+
+// Restore signs an offline agent back in with the login status, phone
+// status and auto-answer of prev, its last status before a server restart.
+// What a call left (ringing, talking, after-call work) is not restored: the
+// calls ended with the server. prev must be signed in (an offline prev has
+// nothing to restore: ErrBadInput, as is a custom presence without name).
+func (m *Machine) Restore(prev callcenter.AgentStatus, now time.Time) (callcenter.AgentStatus, error) {
+	now = m.advance(now)
+	switch {
+	case prev.Presence != callcenter.PresenceOnline && prev.Presence != callcenter.PresenceCustom,
+		prev.Presence == callcenter.PresenceCustom && prev.Custom == "",
+		prev.Phone != callcenter.PhoneBusy && prev.Phone != callcenter.PhoneIdle:
+		return m.refuse(OpRestore, ErrBadInput)
+	}
+	if m.st.Presence != callcenter.PresenceOffline {
+		return m.refuse(OpRestore, ErrSignedIn)
+	}
+	next := m.st
+	next.Presence, next.Custom, next.Phone, next.AutoAnswer, next.Activity = prev.Presence, "", prev.Phone, prev.AutoAnswer, callcenter.ActivityNone
+	if prev.Presence == callcenter.PresenceCustom {
+		next.Custom = prev.Custom
+	}
 	return m.set(next, now), nil
 }
 

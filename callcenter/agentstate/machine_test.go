@@ -129,6 +129,16 @@ func TestMatrix(t *testing.T) {
 			[7]any{ErrOffline, ErrNotInACW, ErrNotInACW, ErrNotInACW, ErrNotInACW, ErrNotInACW, "acw"}},
 		{op{"ExtendACW(0)", OpExtendACW, func(m *Machine, now time.Time) (callcenter.AgentStatus, error) { return m.ExtendACW(0, now) }},
 			[7]any{ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput}},
+		{op{"Restore(idle)", OpRestore, restore(callcenter.PresenceOnline, "", callcenter.PhoneIdle)},
+			[7]any{"idle", ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn}},
+		{op{"Restore(busy)", OpRestore, restore(callcenter.PresenceOnline, "", callcenter.PhoneBusy)},
+			[7]any{"busy", ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn}},
+		{op{"Restore(meeting)", OpRestore, restore(callcenter.PresenceCustom, "meeting", callcenter.PhoneIdle)},
+			[7]any{"custom:meeting", ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn, ErrSignedIn}},
+		{op{"Restore(offline)", OpRestore, restore(callcenter.PresenceOffline, "", callcenter.PhoneBusy)},
+			[7]any{ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput}},
+		{op{"Restore(custom without name)", OpRestore, restore(callcenter.PresenceCustom, "", callcenter.PhoneBusy)},
+			[7]any{ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput, ErrBadInput}},
 	}
 	for _, tc := range tests {
 		for i, s := range states {
@@ -521,5 +531,33 @@ func TestRandomWalk(t *testing.T) {
 				t.Fatalf("seed %d step %d: %+v at %v", seed, step, st, now)
 			}
 		}
+	}
+}
+
+// restore is a Restore of a previous status with an ongoing call and
+// auto-answer on (the call must not come back; auto-answer must).
+func restore(p callcenter.Presence, custom string, ph callcenter.PhoneStatus) func(*Machine, time.Time) (callcenter.AgentStatus, error) {
+	return func(m *Machine, now time.Time) (callcenter.AgentStatus, error) {
+		return m.Restore(callcenter.AgentStatus{Agent: "1001", Presence: p, Custom: custom, Phone: ph,
+			AutoAnswer: true, Activity: callcenter.ActivityTalking, Since: t0.Add(-time.Hour)}, now)
+	}
+}
+
+// TestRestoreKeepsAutoAnswerNotTheCall: a restored agent has its
+// auto-answer back, no call, its status since the restore, and counts as
+// idle from then on (the figures do not invent time before the restart).
+func TestRestoreKeepsAutoAnswerNotTheCall(t *testing.T) {
+	m := New("1001", t0, WithLocation(cst))
+	now := t0.Add(time.Minute)
+	st, err := restore(callcenter.PresenceOnline, "", callcenter.PhoneIdle)(m, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.AutoAnswer || st.Activity != callcenter.ActivityNone || !st.Since.Equal(now) || !st.Available() || !st.IdleSince.Equal(now) {
+		t.Fatalf("restored %+v", st)
+	}
+	f := m.Figures(now.Add(10 * time.Second))
+	if f.IdleTotal != 10*time.Second || f.BusyTotal != 0 || f.TalkTime != 0 {
+		t.Fatalf("figures after restore %+v", f)
 	}
 }

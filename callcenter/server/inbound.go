@@ -51,15 +51,39 @@ const MaxACWExtend = time.Hour
 // noCenterMessage answers the inbound endpoints on a server without a center.
 const noCenterMessage = "the inbound call center is not enabled on this server"
 
-// inbound wraps an authenticated handler that needs the center.
+// inbound wraps an authenticated handler that needs the center. The
+// agent's session is valid, so an agent the center has not seen since a
+// restart gets its status back first (StatusRestorer).
 func (s *Server) inbound(h authedFunc) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, id identity) {
 		if s.center == nil {
 			writeError(w, http.StatusNotFound, api.CodeNotFound, noCenterMessage)
 			return
 		}
+		s.resume(r.Context(), id.agent.WorkNumber)
 		h(w, r, id)
 	})
+}
+
+// StatusRestorer is optionally implemented by the Center (*center.Center
+// does): RestoreStatus gives an agent with a valid session its status from
+// before a server restart, once; later calls do nothing.
+type StatusRestorer interface {
+	RestoreStatus(ctx context.Context, agent string) (bool, error)
+}
+
+// resume lets the center restore the agent's status after a restart; call
+// it when an agent with a valid session shows up (an API call, its event
+// stream connecting), never with the hub locked: the center pushes the
+// restored status.
+func (s *Server) resume(ctx context.Context, wn string) {
+	r, ok := s.center.(StatusRestorer)
+	if !ok {
+		return
+	}
+	if _, err := r.RestoreStatus(ctx, wn); err != nil {
+		s.log.Warn("restore status after restart", "agent", wn, "err", err)
+	}
 }
 
 // writeCenterError answers an error of a center command. The agent state
