@@ -121,7 +121,7 @@ type Center struct {
 	// dirty are the groups whose figures changed since Run last pushed
 	// them (markGroupsLocked).
 	dirty map[string]struct{}
-	// seen are the agents whose status was restored (Resume) or changed
+	// seen are the agents whose status was restored (RestoreStatus) or changed
 	// since New: a stored status is never restored over a newer one.
 	seen map[string]bool
 }
