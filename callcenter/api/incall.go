@@ -34,6 +34,7 @@ import "time"
 //	GET    /v1/customers/{id}                   → CustomerCard
 //	PUT    /v1/customers/{id}        Customer   → Customer
 //	GET    /v1/customers/by-number/{number}     → CustomerCard (404 when none)
+//	POST   /v1/calls/{id}/customer   AddCaller  → Customer ("add to my customers")
 //
 // Refusals are 409 with api.Error.Code one of the Code* constants below and
 // a message the softphone shows as is.
@@ -220,4 +221,11 @@ type CustomerCard struct {
 	Calls     []CallRecord `json:"calls"`     // newest first
 	Notes     []Note       `json:"notes"`     // newest first
 	Callbacks []Callback   `json:"callbacks"` // newest first
+}
+
+// AddCaller is POST /v1/calls/{id}/customer: put the call's customer into
+// the agent's library, named Name (the number when empty). 409 exists when
+// the agent already has a customer with that number.
+type AddCaller struct {
+	Name string `json:"name,omitempty"`
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/api"
+	"github.com/agentphone/agentphone/callcenter/crm"
 )
 
 // Store is what the server needs from persistence. callcenter/store's SQLite
@@ -73,6 +74,8 @@ type Server struct {
 	center       Center     // nil: no inbound call center
 	adminStore   AdminStore // nil: the store, if it is one; see WithAdminStore
 	reloader     Reloader   // nil: the center, if it is one; see WithReloader
+
+	crm *crm.Service // nil: no notes, callbacks, customers; see WithCRM
 
 	labelMu sync.Mutex
 	labels  map[string]string // group labels; see groupLabel
@@ -185,6 +188,7 @@ func (s *Server) routes() *http.ServeMux {
 	handle(http.MethodGet, api.Version+"/me/groups", s.inbound(s.handleGroups))
 	handle(http.MethodGet, api.Version+"/statuses", s.inbound(s.handleStatuses))
 	s.adminRoutes(m)
+	s.crmRoutes(handle)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)
 	})
