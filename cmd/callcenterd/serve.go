@@ -15,6 +15,7 @@ import (
 	"github.com/agentphone/agentphone/assets"
 	"github.com/agentphone/agentphone/callcenter/admin"
 	"github.com/agentphone/agentphone/callcenter/center"
+	"github.com/agentphone/agentphone/callcenter/crm"
 	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/server"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
@@ -54,6 +55,10 @@ type instance struct {
 	done    chan struct{}
 	// centerDone is closed when the center's Run has returned.
 	centerDone chan struct{}
+	// crm keeps notes, callbacks and customers; crmDone is closed when its
+	// reminder loop has returned.
+	crm     *crm.Service
+	crmDone chan struct{}
 }
 
 // HTTPURL is the API's base URL.
@@ -118,6 +123,14 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		defer close(in.centerDone)
 		in.center.Run(ctx)
 	}()
+	// Notes, callbacks and customers; the callback reminders run as long
+	// as the server and reach agents through the same forwarder.
+	in.crm = crm.New(in.st, crm.WithLogger(log.With("part", "crm")), crm.WithSink(sink))
+	in.crmDone = make(chan struct{})
+	go func() {
+		defer close(in.crmDone)
+		in.crm.Run(ctx)
+	}()
 
 	// The edge reports calls and registrations to the API server, which is
 	// built after it because it needs the edge's resolved address.
@@ -154,6 +167,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		server.WithSIPRegistrar(in.edge.Addr()),
 		server.WithPresence(in.edge.Registered),
 		server.WithCenter(in.center),
+		server.WithCRM(in.crm),
 	)
 	in.api = api
 	sink.Set(api)
@@ -209,6 +223,10 @@ func (in *instance) closeParts() error {
 	if in.centerDone != nil {
 		in.cancel()
 		<-in.centerDone
+	}
+	if in.crmDone != nil {
+		in.cancel()
+		<-in.crmDone
 	}
 	if in.st != nil {
 		errs = append(errs, in.st.Close())
