@@ -147,6 +147,16 @@ func (c *Center) HandleInbound(ctx context.Context, call *sipedge.InboundCall) {
 		log.Info("center: answer failed", "error", err)
 		return
 	}
+	c.route(ctx, call, action, pop, log)
+	// A transfer to a group sends the customer on: the group's IVR, if
+	// it has one, then its queue (control.go).
+	for group := c.ctl.takeRequeue(call.ID()); group != "" && ctx.Err() == nil; group = c.ctl.takeRequeue(call.ID()) {
+		c.route(ctx, call, c.transferRoute(ctx, call, group, log), pop, log)
+	}
+}
+
+// route sends an answered call where the IVR (or the number) says.
+func (c *Center) route(ctx context.Context, call *sipedge.InboundCall, action callcenter.IVRAction, pop callcenter.ScreenPop, log *slog.Logger) {
 	switch action.Kind {
 	case callcenter.IVRGroup:
 		c.queue(ctx, call, action.Target, pop, log)
@@ -366,14 +376,13 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	if winner == nil {
 		return false
 	}
-	if bridgeErr != nil {
-		log.Info("center: bridge failed", "agent", winner.Agent(), "error", bridgeErr)
-	} else {
-		select {
-		case <-ctx.Done():
-		case <-winner.Done():
-		}
+	if bridgeErr == nil {
+		// Hold, transfer, consult... until nobody talks with the
+		// customer (control.go); it ends every agent's part.
+		c.converse(ctx, call, winner, g, pop, answeredAt, log)
+		return true
 	}
+	log.Info("center: bridge failed", "agent", winner.Agent(), "error", bridgeErr)
 	hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	winner.Hangup(hctx)
 	hcancel()

@@ -124,6 +124,7 @@ type Center struct {
 	// seen are the agents whose status was restored (RestoreStatus) or changed
 	// since New: a stored status is never restored over a newer one.
 	seen map[string]bool
+	ctl  controls // live call control sessions (control.go)
 }
 
 // defaultHandleTime is assumed for expected-wait announcements until a

@@ -72,7 +72,7 @@ func (e *Error) Is(target error) bool {
 	case ErrNotFound:
 		return e.Code == api.CodeNotFound
 	case ErrRefused:
-		return e.Code == codeRefused && e.Status == http.StatusConflict
+		return e.Status == http.StatusConflict && (e.Code == codeRefused || controlRefusal(e.Code))
 	case ErrUnreachable:
 		switch e.Status {
 		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:

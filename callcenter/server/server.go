@@ -74,6 +74,7 @@ type Server struct {
 	center       Center     // nil: no inbound call center
 	adminStore   AdminStore // nil: the store, if it is one; see WithAdminStore
 	reloader     Reloader   // nil: the center, if it is one; see WithReloader
+	ctl          Controller // nil: no call control; see WithController
 
 	crm *crm.Service // nil: no notes, callbacks, customers; see WithCRM
 
@@ -188,6 +189,7 @@ func (s *Server) routes() *http.ServeMux {
 	handle(http.MethodGet, api.Version+"/me/groups", s.inbound(s.handleGroups))
 	handle(http.MethodGet, api.Version+"/statuses", s.inbound(s.handleStatuses))
 	s.adminRoutes(m)
+	s.controlRoutes(handle)
 	s.crmRoutes(handle)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.CodeNotFound, "no such endpoint: "+r.URL.Path)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
@@ -90,15 +92,25 @@ type InboundCall struct {
 	keys   chan rune
 	offers sync.WaitGroup
 
-	mu        sync.Mutex
-	answered  bool
-	rejected  bool
-	room      *cmedia.Room
-	sources   map[string]*cmedia.Participant
-	bridged   *AgentLeg
-	group     string
-	queueWait time.Duration
-	outcome   *outcome
+	mu       sync.Mutex
+	answered bool
+	rejected bool
+	room     *cmedia.Room
+	sources  map[string]*cmedia.Participant
+	bridged  *AgentLeg
+	// first is the first agent bridged (the customer call's record is
+	// its); legs are the consult and transfer legs placed since, hung up
+	// with the call. transferred: the first agent left, so a later
+	// Bridge is a transfer leg with a record of its own.
+	first       *AgentLeg
+	legs        []*AgentLeg
+	transferred bool
+	// customerEnd is when the customer hung up: the customer call's
+	// record ends then even when a consult between agents goes on.
+	customerEnd time.Time
+	group       string
+	queueWait   time.Duration
+	outcome     *outcome
 }
 
 type outcome struct {
@@ -207,6 +219,7 @@ func (ic *InboundCall) Answer(ctx context.Context) error {
 	}
 	room.OnDTMF(func(p *cmedia.Participant, d rune) {
 		if p.Name() != CustomerLeg {
+			forwardDTMF(room, p, d)
 			return
 		}
 		select {
@@ -259,6 +272,17 @@ type AgentLeg struct {
 	dlg        *diago.DialogClientSession
 	answeredAt time.Time
 	closeOnce  sync.Once
+
+	id     string // own call id; the customer call's for queue offers
+	kind   LegKind
+	name   string // participant name in the room
+	notify []string
+	// rec is the leg's own record (consult and transfer legs); nil for
+	// the first agent, whose leg is the customer call's record.
+	rec        *callcenter.CallRecord
+	finishOnce sync.Once
+	hungUp     atomic.Bool // ended by us, not by its far end
+	part       atomic.Pointer[cmedia.Participant]
 }
 
 // Agent is the work number whose phone answered.
@@ -274,9 +298,14 @@ func (l *AgentLeg) Done() <-chan struct{} { return l.dlg.Context().Done() }
 func (l *AgentLeg) Hangup(ctx context.Context) error {
 	var err error
 	l.closeOnce.Do(func() {
+		if l.dlg.Context().Err() == nil {
+			l.hungUp.Store(true)
+		}
 		err = l.dlg.Hangup(ctx)
 		l.dlg.Close()
 	})
+	// Synchronous: the record is complete when Hangup returns.
+	l.finish(callcenter.PartySystem)
 	return err
 }
 
@@ -370,7 +399,7 @@ func (ic *InboundCall) Offer(ctx context.Context, workNumber string, ringTimeout
 	if err := out.Ack(context.WithoutCancel(ringCtx)); err != nil {
 		e.log.Warn("sip: ack agent", "call", ic.c.id, "agent", workNumber, "error", err)
 	}
-	return &AgentLeg{ic: ic, agent: workNumber, dlg: out, answeredAt: e.now()}, nil
+	return &AgentLeg{ic: ic, agent: workNumber, dlg: out, answeredAt: e.now(), id: ic.c.id, kind: LegToAgent, name: "agent:" + workNumber}, nil
 }
 
 // Bridge joins the answered agent to the customer: the sources stop and
@@ -397,15 +426,25 @@ func (ic *InboundCall) Bridge(leg *AgentLeg) error {
 		p.Leave()
 		delete(ic.sources, name)
 	}
-	cfg, err := legConfig("agent:"+leg.agent, &leg.dlg.DialogMedia)
+	cfg, err := legConfig(leg.name, &leg.dlg.DialogMedia)
+	var p *cmedia.Participant
 	if err == nil {
-		_, err = ic.room.Join(context.WithoutCancel(ic.e.ctx), cfg)
+		p, err = ic.room.Join(context.WithoutCancel(ic.e.ctx), cfg)
 	}
 	if err != nil {
 		ic.mu.Unlock()
 		return fmt.Errorf("bridge call %s: %w", ic.c.id, err)
 	}
+	leg.part.Store(p)
 	ic.bridged = leg
+	if ic.transferred {
+		// A transfer to a group reached this agent: the leg gets a record
+		// of its own, linked to the customer call.
+		ic.mu.Unlock()
+		ic.transferLeg(leg)
+		return nil
+	}
+	ic.first = leg
 	c := ic.c
 	c.agent, c.callee = leg.agent, leg.agent
 	c.agents = []string{leg.agent}
@@ -459,6 +498,12 @@ func (e *Edge) runInbound(c *call, req *sip.Request) {
 	stop := context.AfterFunc(c.in.Context(), cancelCall)
 	defer stop()
 	ic := &InboundCall{e: e, c: c, num: num, ctx: callCtx, keys: make(chan rune, 32), sources: map[string]*cmedia.Participant{}}
+	stopEnd := context.AfterFunc(c.in.Context(), func() {
+		ic.mu.Lock()
+		ic.customerEnd = e.now()
+		ic.mu.Unlock()
+	})
+	defer stopEnd()
 	e.log.Info("sip: inbound call", "call", c.id, "caller", c.caller, "number", num.E164)
 	e.emit(c, callcenter.CallRinging, callcenter.ResultUnknown, callcenter.PartyNone)
 
@@ -476,20 +521,31 @@ func (ic *InboundCall) close() {
 	e, c := ic.e, ic.c
 	customerGone := c.in.Context().Err() != nil
 	ic.mu.Lock()
-	room, leg, answered, rejected := ic.room, ic.bridged, ic.answered, ic.rejected
+	room, answered, rejected := ic.room, ic.answered, ic.rejected
+	legs := slices.Clone(ic.legs)
+	for _, l := range []*AgentLeg{ic.first, ic.bridged} {
+		if l != nil && !slices.Contains(legs, l) {
+			legs = append(legs, l)
+		}
+	}
 	oc := ic.outcome
 	rec := ic.recordLocked()
+	customerEnd := ic.customerEnd
 	ic.mu.Unlock()
+	live := false
+	for _, l := range legs {
+		live = live || l.dlg.Context().Err() == nil
+	}
 
 	var res callcenter.Result
 	var by callcenter.Party
 	switch {
-	case leg != nil:
+	case !c.answeredAt.IsZero():
 		res = callcenter.ResultAnswered
 		switch {
 		case customerGone:
 			by = callcenter.PartyCaller
-		case leg.dlg.Context().Err() != nil:
+		case !live:
 			by = callcenter.PartyCallee
 		default:
 			by = callcenter.PartySystem
@@ -509,9 +565,9 @@ func (ic *InboundCall) close() {
 	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 	defer cancel()
-	if leg != nil {
-		if err := leg.Hangup(hctx); err != nil {
-			e.log.Debug("sip: hangup agent", "call", c.id, "error", err)
+	for _, l := range legs {
+		if err := l.Hangup(hctx); err != nil {
+			e.log.Debug("sip: hangup agent", "call", c.id, "leg", l.id, "error", err)
 		}
 	}
 	switch {
@@ -531,6 +587,9 @@ func (ic *InboundCall) close() {
 	}
 
 	rec.EndedAt = e.now()
+	if customerGone && !customerEnd.IsZero() {
+		rec.EndedAt = customerEnd
+	}
 	rec.Result = res
 	rec.HangupBy = by
 	if err := e.rec.EndCallRecord(hctx, rec); err != nil {

@@ -34,6 +34,8 @@ func (e *Edge) joinRoom(ctx context.Context, c *call) (func(), error) {
 			return nil, fmt.Errorf("room %s: %w", c.id, err)
 		}
 	}
+	// An agent's keypad reaches the far end (an outside IVR, RFC 4733).
+	room.OnDTMF(func(p *cmedia.Participant, d rune) { forwardDTMF(room, p, d) })
 	return func() { room.Close() }, nil
 }
 

@@ -168,6 +168,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 		server.WithPresence(in.edge.Registered),
 		server.WithCenter(in.center),
 		server.WithCRM(in.crm),
+		server.WithController(in.center),
 	)
 	in.api = api
 	sink.Set(api)
