@@ -75,6 +75,17 @@ func DemoIVRMenu() callcenter.IVRMenu {
 		OnFail: callcenter.IVRAction{Kind: callcenter.IVRGroup, Target: "sales"}}
 }
 
+// DemoCustomers returns the demo customer library: the callers `make run`'s
+// pstnsim uses, so the demo screen pop shows a name.
+func DemoCustomers() []callcenter.Customer {
+	return []callcenter.Customer{
+		{Name: "张伟", Numbers: []string{"13800138000"}, Company: "上海示例贸易有限公司",
+			Tags: []string{"VIP"}, Fields: map[string]string{"city": "上海"}, Owner: "1001"},
+		{Name: "Acme Ltd", Numbers: []string{"02161234567", "18912345678"}, Company: "Acme",
+			Tags: []string{"enterprise"}, Owner: "1002"},
+	}
+}
+
 // Seed creates the demo data (see the package comment) where it is missing.
 // It never changes rows that exist, so an admin's later changes survive a
 // restart of `make run` — with one exception: a demo number left exactly as
@@ -127,6 +138,18 @@ func Seed(ctx context.Context, st store.Store, realm string) error {
 		}
 	} else if err != nil {
 		return fmt.Errorf("seed: %w", err)
+	}
+	for _, c := range DemoCustomers() {
+		have, err := st.Customers(ctx, callcenter.CustomerFilter{Owner: c.Owner, Number: c.Numbers[0]})
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		if len(have) > 0 {
+			continue
+		}
+		if _, err := st.CreateCustomer(ctx, c); err != nil && !errors.Is(err, callcenter.ErrExists) {
+			return fmt.Errorf("seed: %w", err)
+		}
 	}
 	_, err := st.CreateNumber(ctx, callcenter.Number{E164: DemoNumber, Name: DemoNumberName, RouteIVR: DemoIVR, RouteAgent: DemoRouteAgent})
 	if !errors.Is(err, callcenter.ErrExists) {
