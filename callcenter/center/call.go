@@ -286,11 +286,21 @@ func (c *Center) overflow(ctx context.Context, call *sipedge.InboundCall, g call
 			return g.OverflowGroup, true
 		}
 	case callcenter.OverflowVoicemail:
-		// Scheduled callbacks are issue 4: until then the group's
-		// members are told to call the customer back.
+		// A callback is scheduled for one member (WithCallbacks), and
+		// the group's members are told who calls back.
+		waited := c.now().Sub(started)
+		owner, err := c.scheduleCallback(ctx, call.Caller(), g, waited)
+		if err != nil {
+			log.Error("center: voicemail callback", "error", err)
+		}
+		msg := fmt.Sprintf("%s waited %s in %s and left a callback request; please call back.",
+			call.Caller(), waited.Round(time.Second), groupLabel(g))
+		if owner != "" {
+			msg = fmt.Sprintf("%s waited %s in %s and left a callback request; a callback is scheduled for %s.",
+				call.Caller(), waited.Round(time.Second), groupLabel(g), owner)
+		}
+		n := callcenter.Notice{Code: NoticeCallback, Message: msg}
 		c.mu.Lock()
-		n := callcenter.Notice{Code: NoticeCallback, Message: fmt.Sprintf("%s waited %s in %s and left a callback request; please call back.",
-			call.Caller(), c.now().Sub(started).Round(time.Second), g.Name)}
 		for _, m := range c.members[g.Name] {
 			c.out.add(func(s Sink) { s.Notice(m.Agent, n) })
 		}
@@ -330,9 +340,13 @@ type offerResult struct {
 // whether the call was answered (and is over now).
 func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID string, agents []string, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) bool {
 	offeredAt := c.now()
+	// The agent's screen shows the group's label; the SIP offer's
+	// X-Group header and the records keep its name.
+	shown := pop
+	shown.Group = groupLabel(g)
 	c.mu.Lock()
 	for _, a := range agents {
-		c.out.add(func(s Sink) { s.Offer(a, pop) })
+		c.out.add(func(s Sink) { s.Offer(a, shown) })
 	}
 	c.unlock()
 	octx, cancel := context.WithCancel(ctx)
@@ -537,6 +551,7 @@ func (c *Center) direct(ctx context.Context, call *sipedge.InboundCall, wn strin
 func (c *Center) basePop(ctx context.Context, call *sipedge.InboundCall) callcenter.ScreenPop {
 	pop := callcenter.ScreenPop{CallID: call.ID(), Inbound: true, Customer: call.Caller(), CenterNumber: call.Number().E164}
 	pop.Region, pop.Carrier = NumberInfo(call.Caller())
+	pop.Name = c.customerName(ctx, "", call.Caller())
 	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	n, last, err := c.st.CallsWith(lctx, call.Caller())

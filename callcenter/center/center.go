@@ -102,10 +102,14 @@ type Center struct {
 	tick        time.Duration
 	ringTimeout time.Duration
 	priority    func(callcenter.ScreenPop) int
-	groupEvery  time.Duration
-	kick        chan struct{}
-	out         *outbox
-	w           *writer
+	customers   Customers // nil: no names (customers.go)
+	callbacks   Callbacks // nil: voicemail overflow makes no callback
+	// callbackOwner owns the callbacks of groups without members.
+	callbackOwner string
+	groupEvery    time.Duration
+	kick          chan struct{}
+	out           *outbox
+	w             *writer
 
 	mu       sync.Mutex
 	agents   map[string]*agent

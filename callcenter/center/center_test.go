@@ -97,7 +97,7 @@ func TestInboundThroughIVRToSecondAgent(t *testing.T) {
 	r.sink.mu.Lock()
 	pops := r.sink.offers["1002"]
 	r.sink.mu.Unlock()
-	if len(pops) != 1 || pops[0].Region != "上海市" || pops[0].Carrier != "中国移动" || pops[0].CenterNumber != "4008001234" || pops[0].Group != "sales" {
+	if len(pops) != 1 || pops[0].Region != "上海市" || pops[0].Carrier != "中国移动" || pops[0].CenterNumber != "4008001234" || pops[0].Group != "售前" { // the label, shown to the agent
 		t.Errorf("screen pops %+v", pops)
 	}
 	log, err := r.st.StatusLog(ctx, "1002", time.Time{}, time.Time{})

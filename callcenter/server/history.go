@@ -52,7 +52,40 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request, id identi
 		writeInternal(w, err)
 		return
 	}
+	s.describeHistory(r.Context(), id.agent.WorkNumber, items)
 	writeJSON(w, http.StatusOK, items)
+}
+
+// NumberDescriber is optionally implemented by the Center (*center.Center
+// does): who a number is for an agent, its name in the customer library
+// and its region (号码归属地), each "" when unknown.
+type NumberDescriber interface {
+	DescribeNumber(ctx context.Context, agent, number string) (name, region string)
+}
+
+// describeHistory fills the rows' customer name and region, each number
+// looked up once. Without a NumberDescriber the rows stay as they are.
+func (s *Server) describeHistory(ctx context.Context, agent string, items []api.HistoryItem) {
+	d, ok := s.center.(NumberDescriber)
+	if !ok || len(items) == 0 {
+		return
+	}
+	type who struct{ name, region string }
+	seen := map[string]who{}
+	for i := range items {
+		it := &items[i]
+		w, ok := seen[it.Customer]
+		if !ok {
+			w.name, w.region = d.DescribeNumber(ctx, agent, it.Customer)
+			seen[it.Customer] = w
+		}
+		if it.Name == "" {
+			it.Name = w.name
+		}
+		if it.Region == "" {
+			it.Region = w.region
+		}
+	}
 }
 
 // maxOfferRead bounds the offers one history request reads.

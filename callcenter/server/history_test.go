@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -164,6 +165,67 @@ func TestOfferResult(t *testing.T) {
 	} {
 		if got := offerResult(reason); got != want {
 			t.Errorf("offerResult(%q) = %s, want %s", reason, got, want)
+		}
+	}
+}
+
+// describingCenter is a fakeCenter that knows who numbers are: a customer
+// library of its own per agent, and regions.
+type describingCenter struct {
+	*fakeCenter
+	mu     sync.Mutex
+	names  map[string]string // agent|number -> name
+	asked  map[string]int    // number -> lookups
+	region map[string]string
+}
+
+func (d *describingCenter) DescribeNumber(_ context.Context, agent, number string) (string, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.asked[number]++
+	return d.names[agent+"|"+number], d.region[number]
+}
+
+// TestHistoryNamesAndRegions: rows carry the customer's name as the agent
+// knows it and the number's region, from the center; each number is looked
+// up once per request; a number nobody knows stays without either.
+func TestHistoryNamesAndRegions(t *testing.T) {
+	dc := &describingCenter{fakeCenter: newFakeCenter(),
+		names:  map[string]string{"1001|138q4": "王小明", "1002|138q6": "not 1001's customer"},
+		region: map[string]string{"138q4": "上海市", "138q6": "北京市", "13900000002": "广州市"},
+		asked:  map[string]int{},
+	}
+	e := newEnv(t, WithCenter(dc))
+	dc.fakeCenter.srv = e.srv
+	historyFixture(t, e.st)
+	// A second offer of q4's number: two rows, one lookup.
+	e.st.addOffers(t, callcenter.Offer{CallID: "q8", Agent: "1001", Group: "sales", Customer: "138q4", CenterNumber: "4008001234",
+		OfferedAt: t0.Add(7 * time.Hour), EndedAt: t0.Add(7*time.Hour + 10*time.Second), Reason: "no_answer"})
+	tok := e.login("1001", "pc").Token
+	status, b := e.do(http.MethodGet, "/v1/history", tok, "")
+	if status != http.StatusOK {
+		t.Fatalf("%d %s", status, b)
+	}
+	got := map[string]api.HistoryItem{}
+	for _, it := range decodeJSONBody[[]api.HistoryItem](t, b) {
+		got[it.CallID] = it
+	}
+	for _, tc := range []struct{ id, name, region string }{
+		{"q4", "王小明", "上海市"},
+		{"q8", "王小明", "上海市"},
+		{"q6", "", "北京市"}, // another agent's customer: no name for 1001
+		{"r2", "", "广州市"}, // outbound: the callee's number
+		{"r1", "", ""},
+	} {
+		if it := got[tc.id]; it.Name != tc.name || it.Region != tc.region {
+			t.Errorf("%s: name %q region %q, want %q %q", tc.id, it.Name, it.Region, tc.name, tc.region)
+		}
+	}
+	dc.mu.Lock()
+	defer dc.mu.Unlock()
+	for n, k := range dc.asked {
+		if k != 1 {
+			t.Errorf("%s looked up %d times", n, k)
 		}
 	}
 }

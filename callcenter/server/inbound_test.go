@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -484,5 +485,56 @@ func TestPopSweep(t *testing.T) {
 	h.mu.Unlock()
 	if n != 2 || next != minSweep {
 		t.Fatalf("after the sweep %d pops, next at %d", n, next)
+	}
+}
+
+// restoringCenter is a fakeCenter that restores an agent's status from
+// before a restart on the first RestoreStatus, as the real one does.
+type restoringCenter struct {
+	*fakeCenter
+	calls    map[string]int
+	previous map[string]callcenter.AgentStatus
+}
+
+func (r *restoringCenter) RestoreStatus(_ context.Context, agent string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[agent]++
+	prev, ok := r.previous[agent]
+	if !ok {
+		return false, nil
+	}
+	delete(r.previous, agent)
+	r.st[agent] = prev
+	return true, nil
+}
+
+// TestStatusRestoredOnReconnect: after a restart (a session still valid,
+// no new login), the agent's first center request restores its status
+// before answering; an agent without a session is not restored.
+func TestStatusRestoredOnReconnect(t *testing.T) {
+	rc := &restoringCenter{fakeCenter: newFakeCenter(), calls: map[string]int{}, previous: map[string]callcenter.AgentStatus{}}
+	e := newEnv(t, WithCenter(rc))
+	rc.fakeCenter.srv = e.srv
+	tok := e.login("1001", "pc").Token // the session the restart keeps
+	rc.mu.Lock()
+	delete(rc.st, "1001") // the restarted center knows nothing of 1001
+	rc.previous["1001"] = callcenter.AgentStatus{Agent: "1001", Presence: callcenter.PresenceOnline, Phone: callcenter.PhoneIdle, AutoAnswer: true, Since: t0}
+	rc.mu.Unlock()
+
+	status, b := e.do(http.MethodGet, "/v1/me/status", tok, "")
+	if status != http.StatusOK {
+		t.Fatalf("%d %s", status, b)
+	}
+	if st := decodeJSONBody[api.AgentStatus](t, b); st.Presence != "online" || st.Phone != "idle" || !st.AutoAnswer {
+		t.Fatalf("status after reconnect %+v, want online idle auto-answer", st)
+	}
+	if status, _ := e.do(http.MethodGet, "/v1/me/status", "not-a-token", ""); status != http.StatusUnauthorized {
+		t.Fatalf("no session: %d", status)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.calls["1001"] != 1 || len(rc.calls) != 1 {
+		t.Errorf("RestoreStatus calls %v, want 1001 once", rc.calls)
 	}
 }
