@@ -455,12 +455,20 @@ func (s *SQLite) Callbacks(ctx context.Context, f callcenter.CallbackFilter) ([]
 		}
 	}
 	if len(f.States) > 0 {
-		where = append(where, "state IN ("+placeholders(len(f.States))+")")
-		for _, st := range f.States {
+		// States are written as literals, not parameters: only then can
+		// SQLite use the partial index of pending callbacks, which keeps
+		// the reminder loop's poll off a table scan. They are our own enum
+		// names, checked here.
+		lits := make([]string, len(f.States))
+		for i, st := range f.States {
 			if st.String() == "unknown" {
 				return nil, fmt.Errorf("%s: %w: callback state %d", what, callcenter.ErrInvalid, st)
 			}
-			args = append(args, st.String())
+			lits[i] = "'" + st.String() + "'"
+		}
+		where = append(where, "state IN ("+strings.Join(lits, ", ")+")")
+		if len(lits) == 1 {
+			where[len(where)-1] = "state = " + lits[0]
 		}
 	}
 	if !f.DueFrom.IsZero() {
@@ -520,8 +528,8 @@ func (s *SQLite) CompleteCallbacks(ctx context.Context, agent, number, doneCall 
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	rows, err := s.w.QueryContext(ctx, `UPDATE callbacks SET state = ?, done_call = ?
-		WHERE agent = ? AND number = ? AND state = ? AND created_at <= ? RETURNING `+callbackCols,
-		callcenter.CallbackDone.String(), doneCall, agent, number, callcenter.CallbackPending.String(), answeredAt.UnixNano())
+		WHERE agent = ? AND number = ? AND state = '`+callcenter.CallbackPending.String()+`' AND created_at <= ? RETURNING `+callbackCols,
+		callcenter.CallbackDone.String(), doneCall, agent, number, answeredAt.UnixNano())
 	out, err := scanCallbacks(what, rows, err)
 	sortCallbacks(out) // RETURNING gives no order
 	return out, err
@@ -536,9 +544,11 @@ func (s *SQLite) ExpireCallbacks(ctx context.Context, dueBefore time.Time) ([]ca
 	if err := checkTime("due before", dueBefore); err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
+	// The pending state is a literal so the partial index serves the
+	// poll that runs this every second.
 	rows, err := s.w.QueryContext(ctx, `UPDATE callbacks SET state = ?
-		WHERE state = ? AND due_at < ? RETURNING `+callbackCols,
-		callcenter.CallbackExpired.String(), callcenter.CallbackPending.String(), dueBefore.UnixNano())
+		WHERE state = '`+callcenter.CallbackPending.String()+`' AND due_at < ? RETURNING `+callbackCols,
+		callcenter.CallbackExpired.String(), dueBefore.UnixNano())
 	out, err := scanCallbacks(what, rows, err)
 	sortCallbacks(out)
 	return out, err
