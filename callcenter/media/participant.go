@@ -68,13 +68,17 @@ type Participant struct {
 	room *Room
 	name string
 
-	conn      RTPConn
-	codec     audio.Codec
-	pt        uint8
-	dtmfPT    uint8
-	dtmfStep  uint16 // telephone-event clock ticks per frame
-	source    audio.Source
-	sink      Sink
+	conn     RTPConn
+	codec    audio.Codec
+	pt       uint8
+	dtmfPT   uint8
+	dtmfStep uint16 // telephone-event clock ticks per frame
+	source   audio.Source
+	sink     Sink
+	// opus is set for audio.Opus legs, whose codec runs at the room's
+	// rate when that is narrowband (opusnb.go): rate and natFrame then
+	// change with the room's, guarded by room.mu.
+	opus      bool
 	rate      int    // native PCM rate: the codec's, or Rate for internal ones
 	natFrame  int    // samples per frame at rate
 	tsStep    uint32 // RTP clock ticks per frame
@@ -182,13 +186,20 @@ func newParticipant(r *Room, cfg ParticipantConfig) (*Participant, error) {
 		return nil, fmt.Errorf("leg %s without codec: %w", cfg.Name, ErrBadConfig)
 	}
 	var err error
-	if p.dec, err = cfg.Codec.NewDecoder(); err != nil {
-		return nil, fmt.Errorf("%s decoder: %w", cfg.Codec.Name(), err)
+	if cfg.Codec != audio.Codec(audio.Opus) {
+		if p.dec, err = cfg.Codec.NewDecoder(); err != nil {
+			return nil, fmt.Errorf("%s decoder: %w", cfg.Codec.Name(), err)
+		}
 	}
 	if cfg.Codec == audio.Codec(audio.Opus) {
-		// Our own Opus: the room picks its encoder's CPU budget. Any
-		// other Codec value brings its own encoder.
-		p.enc, err = audio.NewOpusEncoder(r.opus)
+		// Our own Opus: the room picks its encoder's CPU budget, and the
+		// PCM rate follows the room's (see opusnb.go). Any other Codec
+		// value brings its own encoder at its own rate.
+		p.opus = true
+		var c *opusCodec
+		if c, err = newOpusCodec(wideRate, r.opus); err == nil {
+			p.enc, p.dec = c, c
+		}
 	} else {
 		p.enc, err = cfg.Codec.NewEncoder()
 	}
@@ -343,6 +354,18 @@ func (p *Participant) listens() bool { return p.conn != nil || p.sink != nil }
 func (p *Participant) setRoomRate(rate int) error {
 	p.roomRate = rate
 	p.up, p.down = nil, nil
+	if p.opus && p.rate != rate {
+		// A fresh codec at the new rate: libopus cannot change a
+		// decoder's output rate, and the switch (a second Opus leg
+		// joins or leaves) costs one frame of decoder history.
+		c, err := newOpusCodec(rate, p.room.opus)
+		if err != nil {
+			return fmt.Errorf("opus at %d Hz for %s: %w", rate, p.name, err)
+		}
+		p.enc, p.dec = c, c
+		p.rate, p.natFrame = rate, c.frame
+		p.carry, p.carryAt = 0, 0
+	}
 	if p.rate == rate {
 		return nil
 	}

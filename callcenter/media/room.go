@@ -14,7 +14,8 @@ import (
 
 // Room rates. A room mixes at the lowest rate that loses nothing: G.711
 // legs are 8 kHz, so a narrowband-only call never pays for a 48 kHz round
-// trip; as soon as an Opus leg joins, the room mixes at 48 kHz.
+// trip, nor does a call with a single Opus leg (nobody wideband to hear
+// it); as soon as a second Opus leg joins, the room mixes at 48 kHz.
 const (
 	narrowRate = 8000
 	wideRate   = audio.DeviceRate
@@ -282,12 +283,19 @@ func (r *Room) remove(p *Participant) (stopCtx func() bool, ok bool) {
 // Allocation happens here, never on the tick path.
 func (r *Room) reconfigure() error {
 	rate := narrowRate
+	wide := 0
 	for _, p := range r.parts {
 		// Only RTP legs decide the rate: a 48 kHz music source or
-		// recorder in a G.711 call is resampled once instead.
-		if p.conn != nil && p.rate > rate {
-			rate = wideRate
+		// recorder in a G.711 call is resampled once instead. And it
+		// takes two wideband legs: a single one has no wideband voice to
+		// hear and none to be heard by, so its Opus runs at 8 kHz
+		// (opusnb.go) and the room never mixes at 48 kHz for nothing.
+		if p.conn != nil && (p.opus || p.codec.SampleRate() > narrowRate) {
+			wide++
 		}
+	}
+	if wide >= 2 {
+		rate = wideRate
 	}
 	changed := rate != r.rate
 	r.rate = rate

@@ -102,7 +102,10 @@ func TestTwoPartyBridge(t *testing.T) {
 	}{
 		{"PCMU to PCMU", "PCMU", "PCMU", 0, 0, 8000, 1000, 1500},
 		{"PCMA to PCMU", "PCMA", "PCMU", 8, 0, 8000, 1000, 1500},
-		{"Opus to PCMU", "PCMU", "opus", 0, 111, 48000, 1000, 1500},
+		// One Opus leg has no wideband peer: the room stays at 8 kHz
+		// and the leg's Opus runs at 8 kHz (opusnb.go).
+		{"Opus to PCMU", "PCMU", "opus", 0, 111, 8000, 1000, 1500},
+		{"Opus to Opus", "opus", "opus", 111, 111, 48000, 1000, 1500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,8 +329,17 @@ func TestRoomRateFollowsCodecs(t *testing.T) {
 		t.Fatalf("G.711-only rate = %d, want 8000 (a 48 kHz source must not raise it)", got)
 	}
 	cp := join(t, r, c.config(true, HearAll))
+	if got := r.Rate(); got != 8000 {
+		t.Fatalf("rate with one opus leg = %d, want 8000 (nobody wideband to hear it)", got)
+	}
+	d := newPhone(t, "d", codec(t, "opus"), 111)
+	dp := join(t, r, d.config(true, HearAll))
 	if got := r.Rate(); got != 48000 {
-		t.Fatalf("rate with opus = %d, want 48000", got)
+		t.Fatalf("rate with two opus legs = %d, want 48000", got)
+	}
+	dp.Leave()
+	if got := r.Rate(); got != 8000 {
+		t.Fatalf("rate after the second opus leg left = %d, want 8000", got)
 	}
 	cp.Leave()
 	if got := r.Rate(); got != 8000 {
@@ -611,27 +623,33 @@ func TestLeaveUninterruptibleConn(t *testing.T) {
 	}
 }
 
-// TestOpusJoinsNarrowbandCall: the room switches from 8 to 48 kHz under a
-// running G.711 call when an Opus supervisor joins, and the call's audio
-// goes on.
+// TestOpusJoinsNarrowbandCall: an Opus agent's call with a G.711
+// customer runs at 8 kHz; the room switches to 48 kHz under the running
+// call when an Opus supervisor joins (the agent's Opus codec moves to
+// 48 kHz with it), back when the supervisor leaves, and the call's audio
+// goes on throughout.
 func TestOpusJoinsNarrowbandCall(t *testing.T) {
 	r := NewRoom("switch")
 	cust := newPhone(t, "customer", codec(t, "PCMU"), 0)
-	agent := newPhone(t, "agent", codec(t, "PCMA"), 8)
+	agent := newPhone(t, "agent", codec(t, "opus"), 111)
 	sup := newPhone(t, "supervisor", codec(t, "opus"), 111)
 	cust.setSource(audio.NewTone(1000, 0.3, 8000))
-	agent.setSource(audio.NewTone(1500, 0.3, 8000))
+	agent.setSource(audio.NewTone(1500, 0.3, 48000))
 	join(t, r, cust.config(true, HearAll))
 	join(t, r, agent.config(true, HearAll))
 	start(t, r, cust, agent, sup)
 	time.Sleep(settle)
+	if got := r.Rate(); got != 8000 {
+		t.Fatalf("rate = %d with one opus leg, want 8000", got)
+	}
+	expectTones(t, "agent's opus at 8 kHz", listen(agent, 300*time.Millisecond), 48000, 0.8, []float64{1000}, []float64{1500})
 	sp := join(t, r, sup.config(false, HearAll))
 	if got := r.Rate(); got != 48000 {
 		t.Fatalf("rate = %d after opus joined, want 48000", got)
 	}
 	time.Sleep(settle)
 	expectTones(t, "customer at 48 kHz", listen(cust, 300*time.Millisecond), 8000, 0.8, []float64{1500}, []float64{1000})
-	expectTones(t, "agent at 48 kHz", listen(agent, 300*time.Millisecond), 8000, 0.8, []float64{1000}, []float64{1500})
+	expectTones(t, "agent at 48 kHz", listen(agent, 300*time.Millisecond), 48000, 0.8, []float64{1000}, []float64{1500})
 	expectTones(t, "supervisor", listen(sup, 300*time.Millisecond), 48000, 0.2, []float64{1000, 1500}, nil)
 	sp.Leave()
 	if got := r.Rate(); got != 8000 {
@@ -639,6 +657,7 @@ func TestOpusJoinsNarrowbandCall(t *testing.T) {
 	}
 	time.Sleep(100 * time.Millisecond)
 	expectTones(t, "customer back at 8 kHz", listen(cust, 300*time.Millisecond), 8000, 0.8, []float64{1500}, []float64{1000})
+	expectTones(t, "agent back at 8 kHz", listen(agent, 300*time.Millisecond), 48000, 0.8, []float64{1000}, []float64{1500})
 }
 
 // TestCloseStopsGoroutines: Close returns only once the tick loop and
