@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -802,5 +803,62 @@ func TestInboundBadRoutes(t *testing.T) {
 			}
 			noCall(t, a)
 		})
+	}
+}
+
+// TestStatusRestoredAfterRestart: callcenterd stops and starts again on the
+// same database; an agent whose session is still valid comes back with its
+// status from before (idle, auto-answer on), not offline, without logging
+// in again; an agent who had signed out stays offline.
+func TestStatusRestoredAfterRestart(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := config{DB: filepath.Join(t.TempDir(), "cc.db"), HTTPAddr: "127.0.0.1:0", SIPAddr: "127.0.0.1:0", Demo: true, Log: testLog(t)}
+	first, err := start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, idle := true, callcenter.PhoneIdle.String()
+	a := client.New(first.HTTPURL())
+	if _, err := a.Login(ctx, "1001", "demo1234", "pc"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SetStatus(ctx, api.StatusChange{Phone: &idle, AutoAnswer: &on}); err != nil {
+		t.Fatal(err)
+	}
+	b := client.New(first.HTTPURL())
+	if _, err := b.Login(ctx, "1002", "demo1234", "pc"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	second, err := start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if st := second.center.Status("1001"); st.Presence != callcenter.PresenceOffline {
+		t.Fatalf("1001 before reconnecting: %+v", st)
+	}
+	again := client.New(second.HTTPURL())
+	again.SetToken(a.Token()) // the softphone keeps its token across the restart
+	st, err := again.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Presence != "online" || st.Phone != "idle" || !st.AutoAnswer || st.Activity != "none" {
+		t.Fatalf("1001 after the restart: %+v, want online, idle, auto-answer", st)
+	}
+	if got := second.center.Status("1001"); !got.Available() {
+		t.Errorf("the center does not offer 1001 calls: %+v", got)
+	}
+	if st := second.center.Status("1002"); st.Presence != callcenter.PresenceOffline {
+		t.Errorf("1002 signed out before the restart, now %+v", st)
 	}
 }
