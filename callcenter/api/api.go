@@ -83,6 +83,8 @@ type CallRecord struct {
 	Result      string    `json:"result"`
 	HangupBy    string    `json:"hangup_by,omitempty"`
 	Codec       string    `json:"codec,omitempty"`
+	// ParentID links a consult or transfer leg to its customer call.
+	ParentID string `json:"parent_id,omitempty"`
 }
 
 // Event is one message on the WebSocket /v1/events. Seq increases by one for

@@ -90,5 +90,6 @@ func wireRecord(r callcenter.CallRecord) api.CallRecord {
 		Result:      r.Result.String(),
 		HangupBy:    r.HangupBy.String(),
 		Codec:       r.Codec,
+		ParentID:    r.ParentID,
 	}
 }
