@@ -66,10 +66,17 @@ test-short:
 	$(GO) test -short -count=1 ./...
 
 # Codec, resampler, jitter buffer, room tick, store and API figures, then the
-# end-to-end ones through callcenterd: mouth-to-ear latency and call setup.
+# end-to-end ones through callcenterd: mouth-to-ear latency and call setup;
+# then issue 4's load figures with callcenterd as a separate process
+# (docs/BENCH.md): CPU per call-second, most concurrent calls, sipp setup rate
+# (skipped with a message when sipp is missing). About 10 minutes in all.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./audio/... ./callcenter/... ./phone/...
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./cmd/callcenterd
+	$(GO) build -o $(BIN)/ ./cmd/callcenterd ./cmd/callbench
+	./$(BIN)/callbench cpu -bin $(BIN)/callcenterd -calls 200 -codecs PCMU,opus -window 20s
+	./$(BIN)/callbench max -bin $(BIN)/callcenterd -codec PCMU -steps 300,400,500,600,700,800,1000 -window 20s
+	./$(BIN)/callbench setup -bin $(BIN)/callcenterd -procs 4 -rate 200 -calls 4000 -hold 1s
 
 lint:
 	$(GO) vet ./...

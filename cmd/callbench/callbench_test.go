@@ -237,3 +237,15 @@ func TestMediaSmoke(t *testing.T) {
 		t.Errorf("server lost or late %.1f%%", 100*r)
 	}
 }
+
+func TestParseMachineBusy(t *testing.T) {
+	stat := "cpu  100 5 50 1000 20 3 7 2 40 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
+	got, err := parseMachineBusy(stat)
+	// user+nice+system+irq+softirq+steal = 100+5+50+3+7+2 ticks
+	if err != nil || got != 1670*time.Millisecond {
+		t.Errorf("got %v, %v; want 1.67s", got, err)
+	}
+	if _, err := parseMachineBusy("intr 1 2 3\n"); err == nil {
+		t.Error("a stat without a cpu line parsed")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -60,6 +61,8 @@ type mediaResult struct {
 	Window         time.Duration
 	ServerCPU      time.Duration // in the window
 	GenCPU         time.Duration // this process, in the window
+	MachineCPU     time.Duration // every process on the machine, in the window
+	Cores          int
 	IdleCPUPerSec  time.Duration // the server with agents registered, no calls
 	RSSIdleKB      int64
 	RSSLoadKB      int64
@@ -91,15 +94,16 @@ func (r mediaResult) GenBadRatio() float64 {
 	return float64(r.Gen.Lost()+r.Gen.Late) / float64(r.Gen.Expected)
 }
 
-// ServerBadRatio is the fraction of frames the server's rooms lost,
-// discarded late or concealed, of those that should have arrived.
+// ServerBadRatio is the fraction of frames the server's rooms played
+// from concealment (lost, or not there yet at their tick: what the
+// listener hears is not the real frame either way) or discarded late.
 func (r mediaResult) ServerBadRatio() float64 {
 	s := r.Server
 	exp := s.In + s.Lost
 	if exp == 0 {
 		return 1
 	}
-	return float64(s.Lost+s.Late) / float64(exp)
+	return float64(max(s.Concealed, s.Lost)+s.Late) / float64(exp)
 }
 
 // SpotsOK counts spot-checked calls whose tones came through both ways.
@@ -292,7 +296,7 @@ func runMedia(ctx context.Context, cfg mediaConfig) (res mediaResult, err error)
 	}
 	// Let the jitter buffers settle before the window opens.
 	time.Sleep(cfg.Settle)
-	g0 := selfCPU()
+	g0, m0 := selfCPU(), machineBusy()
 	w0, err := readProcStat(d.pid())
 	if err != nil {
 		close(stop)
@@ -306,6 +310,8 @@ func runMedia(ctx context.Context, cfg mediaConfig) (res mediaResult, err error)
 	w1, err := readProcStat(d.pid())
 	res.Window = time.Since(t0)
 	res.GenCPU = selfCPU() - g0
+	res.MachineCPU = machineBusy() - m0
+	res.Cores = runtime.NumCPU()
 	if err != nil {
 		close(stop)
 		return res, err
@@ -348,15 +354,17 @@ func (r mediaResult) print(w io.Writer) {
 	fmt.Fprintf(w, "; hung up by the server %d; refused by the trunk %d\n", r.ServerHungUp, r.TrunkRefused)
 	fmt.Fprintf(w, "server CPU: %.3f CPU-ms per call-second (%.0f ms over %d calls × %.1f s); idle with %d agents registered %.1f ms/s\n",
 		r.CPUPerCallSecond(), ms(r.ServerCPU), r.Answered, r.Window.Seconds(), c.Calls, ms(r.IdleCPUPerSec))
-	fmt.Fprintf(w, "machine: server %.0f%% + generator %.0f%% of one core\n",
-		100*r.ServerCPU.Seconds()/r.Window.Seconds(), 100*r.GenCPU.Seconds()/r.Window.Seconds())
+	win := r.Window.Seconds()
+	others := max(r.MachineCPU-r.ServerCPU-r.GenCPU, 0)
+	fmt.Fprintf(w, "machine (%d cores): server %.0f%% + generator %.0f%% + other processes %.0f%% of one core\n",
+		r.Cores, 100*r.ServerCPU.Seconds()/win, 100*r.GenCPU.Seconds()/win, 100*others.Seconds()/win)
 	if r.Answered > 0 {
 		fmt.Fprintf(w, "server memory: RSS %d → %d MB (%.1f KB per call), live Go heap %d → %d MB (%.1f KB per call)\n",
 			r.RSSIdleKB/1024, r.RSSLoadKB/1024, float64(r.RSSLoadKB-r.RSSIdleKB)/float64(r.Answered),
 			r.HeapIdleMB, r.HeapLoadMB, float64(r.HeapLoadMB-r.HeapIdleMB)*1024/float64(r.Answered))
 	}
 	s := r.Server
-	fmt.Fprintf(w, "server rooms: %d rooms, %d legs, in %d, out %d, lost %d, late %d, concealed %d, wrong source %d, tick loops behind %d → %.3f%% lost+late\n",
+	fmt.Fprintf(w, "server rooms: %d rooms, %d legs, in %d, out %d, lost %d, late %d, concealed %d, wrong source %d, tick loops behind %d → %.3f%% concealed+late\n",
 		s.Rooms, s.Legs, s.In, s.Out, s.Lost, s.Late, s.Concealed, s.WrongSource, s.BehindSchedule, 100*r.ServerBadRatio())
 	g := r.Gen
 	fmt.Fprintf(w, "generator legs: sent %d, received %d of %d, lost %d, late (>%v) %d → %.3f%% lost+late; generator behind %d of %d passes\n",

@@ -98,6 +98,7 @@ func (s *LegStats) add(o LegStats) {
 // leg is one RTP endpoint of the generator.
 type leg struct {
 	conn  *net.UDPConn
+	rtcp  *net.UDPConn // held, never read (see bindPair)
 	raw   syscall.RawConn
 	peer  netip.AddrPort
 	slot  int
@@ -128,10 +129,34 @@ type toneCheck struct {
 	skip      int // frames ignored at the start (jitter buffers filling)
 }
 
+// bindPair binds an even RTP port and the RTCP port above it. The server
+// sends RTCP to port+1 (RFC 3550 §11); on one host that port could be
+// another leg's RTP socket or a SIP socket, which would then read the
+// reports as garbage, so the generator holds it (and never reads it:
+// full, the kernel drops the reports).
+func bindPair() (rtpConn, rtcpConn *net.UDPConn, err error) {
+	lo := net.IPv4(127, 0, 0, 1)
+	for range 64 {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: lo})
+		if err != nil {
+			return nil, nil, fmt.Errorf("rtp listen: %w", err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		if port%2 == 0 {
+			if r, err := net.ListenUDP("udp4", &net.UDPAddr{IP: lo, Port: port + 1}); err == nil {
+				_ = r.SetReadBuffer(4 << 10)
+				return c, r, nil
+			}
+		}
+		c.Close()
+	}
+	return nil, nil, errors.New("rtp listen: no free even/odd port pair")
+}
+
 func newLeg(ps payloadSet) (*leg, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, rtcp, err := bindPair()
 	if err != nil {
-		return nil, fmt.Errorf("rtp listen: %w", err)
+		return nil, err
 	}
 	// The kernel default (~200 KB) holds ~1,000 packets; generous for one
 	// leg, but set it so a slow slot never drops.
@@ -139,9 +164,10 @@ func newLeg(ps payloadSet) (*leg, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
 		c.Close()
+		rtcp.Close()
 		return nil, fmt.Errorf("rtp raw conn: %w", err)
 	}
-	return &leg{conn: c, raw: raw, out: ps, seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32(),
+	return &leg{conn: c, rtcp: rtcp, raw: raw, out: ps, seq: uint16(rand.Uint32()), ts: rand.Uint32(), ssrc: rand.Uint32(),
 		pkt: make([]byte, 1600)}, nil
 }
 
@@ -267,8 +293,13 @@ func (l *leg) finish() LegStats {
 	if l.started {
 		s.Expected = uint64(l.lastSeq-l.firstSeq) + 1
 	}
-	l.conn.Close()
+	l.close()
 	return s
+}
+
+func (l *leg) close() {
+	l.conn.Close()
+	l.rtcp.Close()
 }
 
 // engine paces every leg of the generator.

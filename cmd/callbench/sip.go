@@ -239,12 +239,12 @@ func (t *trunk) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.check = t.check(req.Recipient.User)
 	dlg, err := t.cache.ReadInvite(req, tx)
 	if err != nil {
-		l.conn.Close()
+		l.close()
 		fail(500, err)
 		return
 	}
 	if err := dlg.RespondSDP(buildSDP(l.port(), t.ps.pt, "PCMU/8000")); err != nil {
-		l.conn.Close()
+		l.close()
 		t.log.Warn("trunk: answer", "err", err)
 		return
 	}
@@ -344,21 +344,21 @@ func (a *agents) call(ctx context.Context, agent, number string, ps payloadSet, 
 	req.SetBody(buildSDP(l.port(), ps.pt, rtpmap))
 	dlg, err := a.cache.WriteInvite(ctx, req)
 	if err != nil {
-		l.conn.Close()
+		l.close()
 		return nil, fmt.Errorf("invite %s → %s: %w", agent, number, err)
 	}
 	if err := dlg.WaitAnswer(ctx, sipgo.AnswerOptions{}); err != nil {
-		l.conn.Close()
+		l.close()
 		dlg.Close()
 		return nil, fmt.Errorf("invite %s → %s: %w", agent, number, err)
 	}
 	if err := dlg.Ack(ctx); err != nil {
-		l.conn.Close()
+		l.close()
 		return nil, fmt.Errorf("ack %s → %s: %w", agent, number, err)
 	}
 	ans, err := parseSDP(dlg.InviteResponse.Body())
 	if err != nil {
-		l.conn.Close()
+		l.close()
 		_ = dlg.Bye(ctx)
 		return nil, fmt.Errorf("answer of %s → %s: %w", agent, number, err)
 	}
