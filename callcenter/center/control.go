@@ -234,7 +234,8 @@ type consult struct {
 	p        *party // once answered
 	ringing  bool   // an agent set ringing by us
 	asked    time.Time
-	released bool // hung up or given up by us
+	released bool   // hung up or given up by us
+	member   string // the member rung, for a group consult
 }
 
 type request struct {
@@ -297,6 +298,16 @@ func (c *Center) converse(ctx context.Context, call sipedge.CustomerCall, leg *s
 	close(s.done)
 	c.ctl.remove(s)
 	s.dialers.Wait()
+	// News posted as the loop ended (a consult's CANCEL, a leg's end)
+	// still frees agents and legs.
+	for {
+		select {
+		case f := <-s.evs:
+			f()
+		default:
+			return
+		}
+	}
 }
 
 // watch posts the leg's end to the loop.
@@ -399,7 +410,7 @@ func (s *session) involved(wn string) bool {
 	if slices.ContainsFunc(s.parties, func(p *party) bool { return p.wn == wn }) {
 		return true
 	}
-	return s.consult != nil && (s.consult.by == wn || (s.consult.target.Kind == TargetAgent && s.consult.target.To == wn))
+	return s.consult != nil && (s.consult.by == wn || (s.consult.target.Kind == TargetAgent && s.consult.target.To == wn) || s.consult.member == wn)
 }
 
 func (s *session) hold() error {
@@ -613,8 +624,18 @@ func (s *session) dial(asker string, t Target, blind bool) {
 			d.Caller = asker
 		}
 	case TargetGroup:
-		s.consultGroup(ctx, cl, d)
-		return
+		// Rings the group's member free the longest (pickMember).
+		wn := s.c.pickMember(t.To)
+		if wn == "" || !s.ringAgent(wn, cl) {
+			s.post(func() { s.dialFailed(cl, refuse(CodeAgentBusy, "nobody in %s is free", s.c.GroupLabel(t.To))) })
+			return
+		}
+		cl.member = wn
+		d.To, d.Kind, d.Agent, d.Notify = wn, sipedge.LegToAgent, wn, []string{wn}
+		d.Type, d.Caller, d.Group = callcenter.CallInternal, asker, t.To
+		if blind {
+			d.Type, d.Caller = callcenter.CallInbound, s.call.Caller()
+		}
 	}
 	s.dialers.Add(1)
 	go func() {
@@ -632,7 +653,9 @@ func (s *session) dial(asker string, t Target, blind bool) {
 			hctx, hcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 			s.call.Release(hctx, leg)
 			hcancel()
-			s.agentEnded(t.To, leg.ID(), 0)
+			if d.Kind == sipedge.LegToAgent {
+				s.agentEnded(d.To, leg.ID(), 0)
+			}
 		}
 	}()
 }
@@ -669,13 +692,17 @@ func (s *session) ringAgent(wn string, cl *consult) bool {
 
 // unring frees an agent rung for a leg that was not answered.
 func (s *session) unring(cl *consult) {
-	if !cl.ringing || cl.target.Kind != TargetAgent {
+	wn := cl.target.To
+	if cl.target.Kind == TargetGroup {
+		wn = cl.member
+	}
+	if !cl.ringing || wn == "" {
 		return
 	}
 	c := s.c
 	c.mu.Lock()
 	defer c.unlock()
-	a := c.agentLocked(cl.target.To)
+	a := c.agentLocked(wn)
 	if a.call != cl.id {
 		return
 	}
@@ -1116,9 +1143,25 @@ func (c *Center) pushControl(agent string, cc Control) {
 	}
 }
 
-// consultGroup is filled in by the group consult.
-func (s *session) consultGroup(ctx context.Context, cl *consult, d sipedge.Dial) {
-	s.post(func() { s.dialFailed(cl, refuse(CodeBadTarget, "consulting a group is not supported yet")) })
+// pickMember chooses whom a consult to a group rings: the member free
+// for calls the longest (the ACD's default order). A consult is the
+// agent's own call, not a queue call: it does not wait in the group's
+// queue behind customers, so it rings a free member or is refused.
+func (c *Center) pickMember(group string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best, since := "", time.Time{}
+	for _, m := range c.members[group] {
+		a := c.agents[m.Agent]
+		if a == nil || a.call != "" {
+			continue
+		}
+		st := a.m.Status()
+		if st.Available() && (best == "" || st.IdleSince.Before(since)) {
+			best, since = m.Agent, st.IdleSince
+		}
+	}
+	return best
 }
 
 // do hands a request to the call's session.

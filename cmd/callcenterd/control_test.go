@@ -402,3 +402,209 @@ func TestControlConsult(t *testing.T) {
 		}
 	}
 }
+
+// TestControlGroupTransfer: a transfer to a group with nobody online is
+// refused at once; once 2001 signed in, a transfer to support takes the
+// customer from 1001 (after-call work) to support's queue, where 2001
+// answers and talks with the customer; the transfer leg has its own
+// record linked to the call.
+func TestControlGroupTransfer(t *testing.T) {
+	in, sim := startInbound(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	w1 := watch(t, "1001", a1.api)
+	setIdle(t, a1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	leg1 := answerCall(t, ctx, a1)
+	callID := leg1.Header("X-Call-ID")
+	talk(t, a1, cust, tone1001)
+	_, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"})
+	refusedWith(t, "transfer to support with nobody online", err, api.CodeNoAgentsOnline)
+	_, err = a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"})
+	refusedWith(t, "consult support with nobody online", err, api.CodeNoAgentsOnline)
+
+	a3 := newAgent(t, in, "2001", tone2001)
+	setIdle(t, a3)
+	targets, err := a1.api.TransferTargets(ctx)
+	if err != nil {
+		t.Fatalf("transfer targets: %v", err)
+	}
+	found := false
+	for _, g := range targets.Groups {
+		if g.Name == "support" {
+			found = g.Online == 1 && g.Label != ""
+		}
+	}
+	if !found {
+		t.Errorf("transfer targets' groups %+v, want support with 1 online", targets.Groups)
+	}
+	if _, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil {
+		t.Fatalf("transfer to support: %v", err)
+	}
+	waitDone(t, "1001", leg1)
+	leg3 := answerCall(t, ctx, a3)
+	talk(t, a3, cust, tone2001)
+	w1.waitStatus(t, "after-call work", isActivity("acw"))
+	hangUp(t, ctx, cust, leg3)
+	call, legs := recordsOf(t, in, callID, 2)
+	if call.Agent != "1001" || call.Group != "sales" && call.Group != "support" {
+		t.Errorf("call record %+v", call)
+	}
+	if l := legs[0]; l.Agent != "2001" || l.Group != "support" || l.Result != callcenter.ResultAnswered {
+		t.Errorf("transfer leg record %+v", l)
+	}
+}
+
+// TestControlHangups forces a hang-up at each step of a consult of 1002
+// by 1001 and checks every leg, both agents' states and the records (the
+// call's and the consult leg's, linked by ParentID).
+func TestControlHangups(t *testing.T) {
+	in, sim := startInbound(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	a2 := newAgent(t, in, "1002", tone1002)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	defer cancel()
+	// Between cases both agents are back from after-call work; 1002 is
+	// made busy so the customer's call rings 1001, and idle to be
+	// consulted.
+	idle := func(t *testing.T) {
+		t.Helper()
+		for _, a := range []*agent{a1, a2} {
+			waitFor(t, 8*time.Second, a.wn+" idle", func() bool { return idleAgain(status(t, a)) })
+		}
+	}
+	setIdle(t, a1)
+	setIdle(t, a2)
+	busy := "busy"
+
+	for _, tc := range []struct {
+		name string
+		// step runs once 1002's consult leg rings (leg2 not answered) or
+		// talks; it returns the leg that is still with the customer.
+		answer bool
+		step   func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (survivor *phone.Call, a *agent)
+		// consult leg's record result
+		consultResult callcenter.Result
+		hangupBy      callcenter.Party
+	}{
+		{name: "customer while consult rings", answer: false, consultResult: callcenter.ResultCancelled, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := cust.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				waitDone(t, "1001", leg1)
+				waitDone(t, "1002 ringing", leg2)
+				return nil, nil
+			}},
+		{name: "customer while consulting", answer: true, consultResult: callcenter.ResultAnswered, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := cust.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				// The agents stay connected until one hangs up.
+				time.Sleep(300 * time.Millisecond)
+				agentHearsAll(t, a1, tone1002)
+				agentHearsAll(t, a2, tone1001)
+				if err := leg2.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				waitDone(t, "1001", leg1)
+				return nil, nil
+			}},
+		{name: "consulting agent while consult rings", answer: false, consultResult: callcenter.ResultAnswered, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := leg1.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				customerHearsMusic(t, cust, tone1001)
+				if err := leg2.Answer(ctx); err != nil {
+					t.Fatal(err)
+				}
+				talk(t, a2, cust, tone1002)
+				return leg2, a2
+			}},
+		{name: "consulting agent while consulting", answer: true, consultResult: callcenter.ResultAnswered, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := leg1.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				talk(t, a2, cust, tone1002)
+				return leg2, a2
+			}},
+		{name: "consulted agent while consulting", answer: true, consultResult: callcenter.ResultAnswered, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := leg2.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+				talk(t, a1, cust, tone1001)
+				return leg1, a1
+			}},
+		{name: "consulted agent declines", answer: false, consultResult: callcenter.ResultRejected, hangupBy: callcenter.PartyCaller,
+			step: func(t *testing.T, cust *pstnsim.Call, leg1, leg2 *phone.Call) (*phone.Call, *agent) {
+				if err := leg2.Decline(ctx); err != nil {
+					t.Fatal(err)
+				}
+				var cc api.CallControl
+				waitFor(t, 6*time.Second, "1001 back with the customer", func() bool {
+					c, err := a1.api.Control(ctx, leg1.Header("X-Call-ID"))
+					cc = c
+					return err == nil && c.State == api.ControlTalking
+				})
+				if cc.Notice == nil || cc.Notice.Code != api.CodeRejected {
+					t.Errorf("control after the decline: %+v, want a notice %s", cc, api.CodeRejected)
+				}
+				talk(t, a1, cust, tone1001)
+				return leg1, a1
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			idle(t)
+			if _, err := a2.api.SetStatus(ctx, api.StatusChange{Phone: &busy}); err != nil {
+				t.Fatal(err)
+			}
+			cust := callHotline(t, ctx, sim, "1")
+			leg1 := answerCall(t, ctx, a1)
+			callID := leg1.Header("X-Call-ID")
+			talk(t, a1, cust, tone1001)
+			setIdle(t, a2)
+			if _, err := a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetAgent, To: "1002"}); err != nil {
+				t.Fatalf("consult: %v", err)
+			}
+			leg2 := a2.nextCall(t, phone.Ringing)
+			if tc.answer {
+				if err := leg2.Answer(ctx); err != nil {
+					t.Fatal(err)
+				}
+				agentHearsAll(t, a1, tone1002)
+			}
+			survivor, who := tc.step(t, cust, leg1, leg2)
+			if survivor != nil {
+				hangUp(t, ctx, cust, survivor)
+				_ = who
+			}
+			select {
+			case <-leg1.Done():
+			case <-time.After(6 * time.Second):
+				t.Error("1001's leg still up at the end")
+			}
+			select {
+			case <-leg2.Done():
+			case <-time.After(6 * time.Second):
+				t.Error("1002's leg still up at the end")
+			}
+			call, legs := recordsOf(t, in, callID, 2)
+			if call.Result != callcenter.ResultAnswered || call.HangupBy != tc.hangupBy || call.Agent != "1001" {
+				t.Errorf("call record %+v, want answered, hung up by %s", call, tc.hangupBy)
+			}
+			if l := legs[0]; l.Result != tc.consultResult || l.Callee != "1002" || l.ParentID != callID {
+				t.Errorf("consult leg record %+v, want %s", l, tc.consultResult)
+			}
+			if c, err := a1.api.Control(ctx, callID); err == nil {
+				t.Errorf("call control still answers after the call: %+v", c)
+			}
+		})
+	}
+	idle(t)
+}
