@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -83,15 +84,18 @@ func TestAddRoomLine(t *testing.T) {
 }
 
 func TestParseSippStats(t *testing.T) {
-	csv := "StartTime;LastResetTime;CurrentTime;SuccessfulCall(P);SuccessfulCall(C);FailedCall(P);FailedCall(C);ResponseTime1(C);\n" +
-		"a;b;c;5;5;0;0;00:00:00:001000;\n" +
-		"a;b;c;3;250;0;2;00:00:00:002500;\n"
+	csv := "StartTime;LastResetTime;CurrentTime;SuccessfulCall(P);SuccessfulCall(C);FailedCall(P);FailedCall(C);ResponseTime1(C);ResponseTimeRepartition1;ResponseTimeRepartition1_<10;ResponseTimeRepartition1_>=10;\n" +
+		"a;b;c;5;5;0;0;00:00:00:001000;;5;0;\n" +
+		"a;b;c;3;250;0;2;00:00:00:002500;;240;10;\n"
 	st, err := parseSippStats(strings.NewReader(csv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Successful != 250 || st.Failed != 2 || st.SetupAvg != 2500*time.Microsecond {
 		t.Errorf("got %+v", st)
+	}
+	if want := []bucket{{"<10", 240}, {">=10", 10}}; fmt.Sprint(st.SetupBuckets) != fmt.Sprint(want) {
+		t.Errorf("buckets %v, want %v", st.SetupBuckets, want)
 	}
 	if _, err := parseSippStats(strings.NewReader("SuccessfulCall(C)\n")); err == nil {
 		t.Error("a header without data parsed")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -33,7 +34,15 @@ type setupConfig struct {
 
 type sippStats struct {
 	Successful, Failed int
-	SetupAvg           time.Duration // INVITE → 200 (response time 1)
+	SetupAvg           time.Duration // INVITE → 200 (response time 1), ms resolution
+	// SetupBuckets counts INVITE → 200 times by sipp's repartition
+	// ("<10", "<20", … ">=1000", in ms), in the scenario's order.
+	SetupBuckets []bucket
+}
+
+type bucket struct {
+	Label string
+	N     int
 }
 
 type setupResult struct {
@@ -42,9 +51,10 @@ type setupResult struct {
 	Successful  int
 	Failed      int
 	SetupAvg    time.Duration
+	Buckets     []bucket
 	ServerCPU   time.Duration
 	PeakRSSKB   int64
-	UASFailed   bool
+	UASFailed   string // why the carrier's sipp failed, if it did
 	SippErrTail string
 	ServerErr   string
 }
@@ -125,6 +135,8 @@ func runSetup(ctx context.Context, cfg setupConfig) (res setupResult, err error)
 	if err != nil {
 		return res, err
 	}
+	var uasOut bytes.Buffer
+	uas.Stdout, uas.Stderr = &uasOut, &uasOut
 	if err := uas.Start(); err != nil {
 		return res, fmt.Errorf("start sipp UAS: %w", err)
 	}
@@ -223,17 +235,31 @@ func runSetup(ctx context.Context, cfg setupConfig) (res setupResult, err error)
 		res.Successful += st.Successful
 		res.Failed += st.Failed
 		sum += st.SetupAvg * time.Duration(st.Successful)
+		for i, b := range st.SetupBuckets {
+			if i == len(res.Buckets) {
+				res.Buckets = append(res.Buckets, bucket{Label: b.Label})
+			}
+			if res.Buckets[i].Label == b.Label {
+				res.Buckets[i].N += b.N
+			}
+		}
 	}
 	if res.Successful > 0 {
 		res.SetupAvg = sum / time.Duration(res.Successful)
 	}
 	select {
 	case err := <-uasDone:
-		res.UASFailed = err != nil
+		if err != nil {
+			res.UASFailed = fmt.Sprintf("sipp UAS: %v", err)
+		}
 	case <-time.After(10 * time.Second):
-		res.UASFailed = true
+		res.UASFailed = "sipp UAS still waiting for calls 10 s after the last UAC ended"
 		stopUAS()
 		<-uasDone
+	}
+	if res.UASFailed != "" {
+		errLog, _ := os.ReadFile(filepath.Join(dir, "uas_err.log"))
+		res.UASFailed += "\n" + tail(uasOut.String(), 8) + "\n" + tail(string(errLog), 8)
 	}
 	d.mu.Lock()
 	res.ServerErr = d.lastErr
@@ -292,6 +318,17 @@ func parseSippStats(r io.Reader) (sippStats, error) {
 	if v, ok := col("ResponseTime1(C)"); ok {
 		st.SetupAvg = parseSippDuration(v)
 	}
+	const rep = "ResponseTimeRepartition1_"
+	for i, h := range header {
+		if !strings.HasPrefix(h, rep) || i >= len(last) {
+			continue
+		}
+		n, err := strconv.Atoi(last[i])
+		if err != nil {
+			continue
+		}
+		st.SetupBuckets = append(st.SetupBuckets, bucket{strings.TrimPrefix(h, rep), n})
+	}
 	return st, nil
 }
 
@@ -331,13 +368,19 @@ func tail(s string, n int) string {
 func (r setupResult) print(w io.Writer) {
 	c := r.Config
 	fmt.Fprintf(w, "== call setup with sipp: %d UAC processes, %d calls offered at %.0f/s, hold %v\n", c.Procs, c.Calls, c.Rate, c.Hold)
-	fmt.Fprintf(w, "successful %d, failed %d; achieved %.0f calls/s; INVITE→200 average %.1f ms\n",
+	fmt.Fprintf(w, "successful %d, failed %d; achieved %.0f calls/s; INVITE→200 average %.0f ms (sipp counts whole ms)",
 		r.Successful, r.Failed, r.Rate(), ms(r.SetupAvg))
+	for _, b := range r.Buckets {
+		if b.N > 0 {
+			fmt.Fprintf(w, ", %s ms: %d", b.Label, b.N)
+		}
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "server CPU %.2f s over %.1f s (%.0f%% of one core), %.2f CPU-ms per call; peak RSS %d MB\n",
 		r.ServerCPU.Seconds(), r.Elapsed.Seconds(), 100*r.ServerCPU.Seconds()/r.Elapsed.Seconds(),
 		ms(r.ServerCPU)/float64(max(r.Successful, 1)), r.PeakRSSKB/1024)
-	if r.UASFailed {
-		fmt.Fprintln(w, "the carrier's sipp UAS reported failed calls")
+	if r.UASFailed != "" {
+		fmt.Fprintln(w, "the carrier side failed:", r.UASFailed)
 	}
 	if r.SippErrTail != "" {
 		fmt.Fprintln(w, r.SippErrTail)
@@ -382,7 +425,7 @@ func setupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	res.print(stdout)
-	if res.Failed > 0 || res.UASFailed {
+	if res.Failed > 0 || res.UASFailed != "" {
 		return fmt.Errorf("%d failed calls", res.Failed)
 	}
 	return nil
