@@ -426,7 +426,7 @@ func setupCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res.print(stdout)
 	if res.Failed > 0 || res.UASFailed != "" {
-		return fmt.Errorf("%d failed calls", res.Failed)
+		return fmt.Errorf("%d calls failed at the agents' side, carrier side failed: %t", res.Failed, res.UASFailed != "")
 	}
 	return nil
 }
