@@ -305,7 +305,7 @@ func TestInboundMissedThenAnswered(t *testing.T) {
 	missed := a1.nextCall(t, phone.Ringing)
 	callID := missed.Header("X-Call-ID")
 	pop := decode[api.ScreenPop](t, w1.wait(t, api.EventOffer, "offer", nil))
-	if pop.CallID != callID || pop.Customer != customer || pop.Group != "sales" || pop.CenterNumber != hotline || pop.Direction != "inbound" {
+	if pop.CallID != callID || pop.Customer != customer || pop.Group != "售前咨询" || pop.CenterNumber != hotline || pop.Direction != "inbound" {
 		t.Errorf("1001's screen pop %+v, want call %s from %s via %s in sales", pop, callID, customer, hotline)
 	}
 	if pop.RingTimeoutSec != fastRing.Seconds() {
@@ -432,8 +432,9 @@ func TestInboundOverflowOnMaxWait(t *testing.T) {
 		t.Errorf("support rang %s after the choice, before sales' maximum wait %s", d, fastWait)
 	}
 	pop := decode[api.ScreenPop](t, wsup.wait(t, api.EventOffer, "offer", nil))
-	if pop.Group != "support" || pop.QueueWaitSec < fastWait.Seconds()-0.2 {
-		t.Errorf("2001's screen pop: group %q, waited %.1fs; want support after %s", pop.Group, pop.QueueWaitSec, fastWait)
+	// The pop shows the group's label (support is 售后服务 in the demo data).
+	if pop.Group != "售后服务" || pop.QueueWaitSec < fastWait.Seconds()-0.2 {
+		t.Errorf("2001's screen pop: group %q, waited %.1fs; want 售后服务 after %s", pop.Group, pop.QueueWaitSec, fastWait)
 	}
 	if err := inc.Answer(ctx); err != nil {
 		t.Fatalf("2001 answers: %v", err)
