@@ -369,6 +369,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUpgradeRequired, api.CodeBadRequest, "this endpoint is a WebSocket")
 		return
 	}
+	// A softphone that only reconnects its stream after a server restart
+	// gets its status from before the restart in the snapshot.
+	if s.center != nil {
+		s.resume(r.Context(), id.agent.WorkNumber)
+	}
 	presence := s.presenceOf(id.agent.WorkNumber)
 	sub, snap, ok := s.hub.subscribe(id, presence, s.centerView(id.agent.WorkNumber), s.eventBuffer, s.clock())
 	if !ok {

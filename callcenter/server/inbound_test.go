@@ -538,3 +538,26 @@ func TestStatusRestoredOnReconnect(t *testing.T) {
 		t.Errorf("RestoreStatus calls %v, want 1001 once", rc.calls)
 	}
 }
+
+// TestStatusRestoredOnStreamReconnect: a softphone that after a restart
+// only reconnects its event stream finds its status from before the
+// restart in the snapshot, without any other request.
+func TestStatusRestoredOnStreamReconnect(t *testing.T) {
+	rc := &restoringCenter{fakeCenter: newFakeCenter(), calls: map[string]int{}, previous: map[string]callcenter.AgentStatus{}}
+	e := newEnv(t, WithCenter(rc))
+	rc.fakeCenter.srv = e.srv
+	tok := e.login("1001", "pc").Token
+	rc.mu.Lock()
+	delete(rc.st, "1001")
+	rc.previous["1001"] = callcenter.AgentStatus{Agent: "1001", Presence: callcenter.PresenceOnline, Phone: callcenter.PhoneIdle, Since: t0}
+	rc.mu.Unlock()
+
+	ev := readEvent(t, e.dial(tok))
+	if ev.Type != api.EventSnapshot {
+		t.Fatalf("first event %q, want snapshot", ev.Type)
+	}
+	snap := decodeData[api.Snapshot](t, ev)
+	if snap.Status == nil || snap.Status.Presence != "online" || snap.Status.Phone != "idle" {
+		t.Fatalf("snapshot status %+v, want online idle", snap.Status)
+	}
+}
