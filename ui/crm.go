@@ -31,12 +31,20 @@ func caption(s string) *widget.Label {
 	return l
 }
 
+// relayoutOn lays c out again whenever one of bs changes: rows shown or
+// hidden inside a border's edge do not resize the edge by themselves.
+func relayoutOn(c fyne.CanvasObject, bs ...binding.String) {
+	for _, b := range bs {
+		onString(b, func(string) { c.Refresh() })
+	}
+}
+
 // notesPanel is the notes box beside the call.
 type notesPanel struct {
 	title         *widget.Label
 	message       *widget.Label
 	closePrevious *widget.Button
-	list          *widget.List
+	list          *fyne.Container
 	draft         *widget.Entry
 	save, cancel  *widget.Button
 	closeBox      *widget.Button
@@ -59,10 +67,19 @@ func newNotesPanel(m *vm.NotesVM) *notesPanel {
 	p.closePrevious = widget.NewButton(lang.L("Close the previous note"), m.CloseBox)
 	p.closePrevious.Importance = widget.WarningImportance
 
-	p.list = widget.NewListWithData(m.Rows, newNoteRow, func(it binding.DataItem, o fyne.CanvasObject) {
-		val, _ := it.(binding.Untyped).Get()
-		o.(*noteRow).set(val.(vm.NoteRow), m.Edit)
-	})
+	// At most ten notes of any length: a plain box that grows with
+	// wrapped text, where a list would cut rows to its template's height.
+	p.list = container.NewVBox()
+	m.Rows.AddListener(binding.NewDataListener(func() {
+		items, _ := m.Rows.Get()
+		p.list.RemoveAll()
+		for _, it := range items {
+			r := newNoteRow().(*noteRow)
+			r.set(it.(vm.NoteRow), m.Edit)
+			p.list.Add(r)
+		}
+		p.list.Refresh()
+	}))
 	p.empty = widget.NewLabel(lang.L("No notes for this customer yet"))
 	p.empty.Importance = widget.LowImportance
 	p.empty.Alignment = fyne.TextAlignCenter
@@ -113,7 +130,9 @@ func newNotesPanel(m *vm.NotesVM) *notesPanel {
 		top.Refresh()
 	})
 	bottom := container.NewVBox(p.draft, container.NewHBox(layout.NewSpacer(), p.cancel, p.save))
-	p.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(p.list, container.NewCenter(p.empty)))
+	p.content = container.NewBorder(top, bottom, nil, nil, container.NewStack(container.NewVScroll(p.list), container.NewCenter(p.empty)))
+	relayoutOn(p.content, m.Message)
+	onBool(m.ClosePrevious, func(bool) { p.content.Refresh() })
 	return p
 }
 
@@ -217,6 +236,7 @@ func newCallbacksView(m *vm.CallbacksVM, win func() fyne.Window) *callbacksView 
 	showWhenSet(v.reminderRow, m.Reminder, top)
 	showWhenSet(v.message, m.Message, top)
 	v.content = container.NewBorder(top, nil, nil, nil, container.NewStack(v.list, container.NewCenter(v.empty)))
+	relayoutOn(v.content, m.Reminder, m.Message)
 	return v
 }
 
@@ -242,7 +262,8 @@ func newCallbackRow() fyne.CanvasObject {
 	r.who.Truncation = fyne.TextTruncateEllipsis
 	r.remark = caption("")
 	r.remark.Truncation = fyne.TextTruncateEllipsis
-	r.state = caption("")
+	// Sized for the longest state word: rows are laid out from the template.
+	r.state = caption(lang.L("Expired"))
 	do := func(f func(callbackActions) func(vm.CallbackRow)) func() {
 		return func() {
 			if g := f(r.act); g != nil {
@@ -503,6 +524,8 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 	m.Known.AddListener(binding.NewDataListener(sync))
 	m.CanAdd.AddListener(binding.NewDataListener(sync))
 	p.content = container.NewBorder(top, nil, nil, nil, known)
+	relayoutOn(p.content, m.Message)
+	onBool(m.CanAdd, func(bool) { p.content.Refresh() })
 	return p
 }
 
@@ -513,7 +536,8 @@ type trackRow struct {
 }
 
 func newTrackRow() fyne.CanvasObject {
-	r := &trackRow{when: caption("00-00 00:00"), kind: widget.NewLabel(""), text: widget.NewLabel("")}
+	// Sized from the widest texts: rows are laid out from the template.
+	r := &trackRow{when: caption("00-00 00:00"), kind: widget.NewLabel(lang.L("Callback")), text: widget.NewLabel("")}
 	r.kind.TextStyle.Bold = true
 	r.text.Truncation = fyne.TextTruncateEllipsis
 	r.ExtendBaseWidget(r)

@@ -63,6 +63,7 @@ type inCallView struct {
 	consulted, consultState           *widget.Label
 	toCustomer, threeWay, cancel      *widget.Button
 	consultBox                        *fyne.Container
+	consultCard                       fyne.CanvasObject // consultBox on its panel
 	message                           *widget.Label
 	content                           *fyne.Container
 	dialog                            *targetDialog
@@ -90,25 +91,23 @@ func newInCallView(m *vm.InCallVM, win fyne.Window, newCallback func()) *inCallV
 		v.bannerBg.Refresh()
 	}))
 
-	v.hold = widget.NewButtonWithIcon(lang.L("Hold"), theme.MediaPauseIcon(), m.ToggleHold)
+	v.hold = widget.NewButton(lang.L("Hold"), m.ToggleHold)
 	enableWhen(v.hold, m.CanHold)
 	onBool(m.Held, func(held bool) {
 		if held {
 			v.hold.SetText(lang.L("Resume"))
-			v.hold.SetIcon(theme.MediaPlayIcon())
 			v.hold.Importance = widget.WarningImportance
 		} else {
 			v.hold.SetText(lang.L("Hold"))
-			v.hold.SetIcon(theme.MediaPauseIcon())
 			v.hold.Importance = widget.MediumImportance
 		}
 		v.hold.Refresh()
 	})
-	v.transfer = widget.NewButtonWithIcon(lang.L("Transfer"), theme.MailForwardIcon(), m.OpenTransfer)
+	v.transfer = widget.NewButton(lang.L("Transfer"), m.OpenTransfer)
 	enableWhen(v.transfer, m.CanConsult)
-	v.consult = widget.NewButtonWithIcon(lang.L("Consult"), theme.AccountIcon(), m.OpenConsult)
+	v.consult = widget.NewButton(lang.L("Consult"), m.OpenConsult)
 	enableWhen(v.consult, m.CanConsult)
-	v.callback = widget.NewButtonWithIcon(lang.L("Callback"), theme.HistoryIcon(), func() {
+	v.callback = widget.NewButton(lang.L("Callback"), func() {
 		if v.onNewCallback != nil {
 			v.onNewCallback()
 		}
@@ -123,12 +122,12 @@ func newInCallView(m *vm.InCallVM, win fyne.Window, newCallback func()) *inCallV
 	v.consulted.TextStyle.Bold = true
 	v.consultState = widget.NewLabelWithData(m.ConsultState)
 	v.consultState.Importance = widget.HighImportance
-	v.toCustomer = widget.NewButtonWithIcon(lang.L("Transfer"), theme.MailForwardIcon(), m.ConsultTransfer)
+	v.toCustomer = widget.NewButton(lang.L("Transfer"), m.ConsultTransfer)
 	v.toCustomer.Importance = widget.HighImportance
 	enableWhen(v.toCustomer, m.CanFinishConsult)
-	v.threeWay = widget.NewButtonWithIcon(lang.L("Three-way"), theme.ContentAddIcon(), m.Conference)
+	v.threeWay = widget.NewButton(lang.L("Three-way"), m.Conference)
 	enableWhen(v.threeWay, m.CanFinishConsult)
-	v.cancel = widget.NewButtonWithIcon(lang.L("Cancel"), theme.CancelIcon(), m.ConsultCancel)
+	v.cancel = widget.NewButton(lang.L("Cancel"), m.ConsultCancel)
 	v.cancel.Importance = widget.DangerImportance
 	party := func(caption string, who, state *widget.Label) fyne.CanvasObject {
 		c := widget.NewLabel(caption)
@@ -147,7 +146,7 @@ func newInCallView(m *vm.InCallVM, win fyne.Window, newCallback func()) *inCallV
 	v.message.Importance = widget.WarningImportance
 
 	v.content = container.NewVBox(v.bannerBox, v.controls, cardBackground(v.consultBox), v.message)
-	consultCard := v.content.Objects[2]
+	v.consultCard = v.content.Objects[2]
 	showWhenSet(v.bannerBox, m.Banner, v.content)
 	showWhenSet(v.message, m.Message, v.content)
 	showWhen := func(o fyne.CanvasObject, b binding.Bool) {
@@ -169,8 +168,13 @@ func newInCallView(m *vm.InCallVM, win fyne.Window, newCallback func()) *inCallV
 			}
 		})
 	}
-	showWhen(consultCard, m.Consulting)
+	showWhen(v.consultCard, m.Consulting)
 	showWhen(v.controls, m.Active)
+	// The banner and message rows change this box's height: the tab
+	// holding it must lay out again (listeners run in order, after the
+	// show and hide above).
+	onString(m.Banner, func(string) { v.relayoutNow() })
+	onString(m.Message, func(string) { v.relayoutNow() })
 
 	v.dialog = newTargetDialog(m)
 	m.Dialog.AddListener(binding.NewDataListener(func() {
@@ -178,6 +182,13 @@ func newInCallView(m *vm.InCallVM, win fyne.Window, newCallback func()) *inCallV
 		v.showDialog(vm.DialogKind(k))
 	}))
 	return v
+}
+
+func (v *inCallView) relayoutNow() {
+	v.content.Refresh()
+	if v.relayout != nil {
+		v.relayout()
+	}
 }
 
 // showDialog opens or closes the target dialog as the view-model says.
@@ -207,7 +218,7 @@ func (v *inCallView) showDialog(k vm.DialogKind) {
 		}
 	})
 	v.dialogOpen = d
-	d.Resize(fyne.NewSize(380, 520))
+	d.Resize(fyne.NewSize(460, 640))
 	d.Show()
 }
 
@@ -253,9 +264,9 @@ func newTargetDialog(m *vm.InCallVM) *targetDialog {
 		container.NewBorder(heading(lang.L("Agents")), nil, nil, nil, d.agents),
 		container.NewBorder(heading(lang.L("Skill groups")), nil, nil, nil, d.groups))
 	bottom := container.NewVBox(heading(lang.L("Number")), container.NewBorder(nil, nil, nil, d.dial, d.number))
-	top := container.NewVBox(d.errText)
-	showWhenSet(d.errText, m.DialogError, top)
-	d.content = container.NewBorder(top, bottom, nil, nil, lists)
+	// The error line keeps its place even when empty: a dialog does not
+	// lay itself out again when a row appears.
+	d.content = container.NewBorder(d.errText, bottom, nil, nil, lists)
 	return d
 }
 
@@ -291,7 +302,9 @@ func newAgentRow() fyne.CanvasObject {
 	r.dot = canvas.NewCircle(colorOffline)
 	r.name = widget.NewLabel("")
 	r.name.Truncation = fyne.TextTruncateEllipsis
-	r.status = widget.NewLabel("")
+	// Sized for the longest status word: rows are laid out from the
+	// template before their text is set.
+	r.status = widget.NewLabel(lang.L("After-call work"))
 	r.status.Importance = widget.LowImportance
 	r.button = widget.NewButton(lang.L("Transfer"), func() {
 		if r.d != nil {

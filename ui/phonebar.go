@@ -190,13 +190,15 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		v.message,
 	)
 	if p.work != nil {
-		v.work = newWorkView(p.work, p.pop, func() {
+		v.work = newWorkView(p.work, func() {
 			if v.content != nil {
 				v.content.Refresh()
 			}
 		})
-		// The in-call controls and banner sit right under the call's card.
-		phoneTab.Objects = append(phoneTab.Objects[:5], append([]fyne.CanvasObject{v.work.incall.content}, phoneTab.Objects[5:]...)...)
+		// The banner, the controls and the consult view go on top of the
+		// tab, above the dial pad: on a small screen the tab scrolls, and
+		// what the call is in must never be below the fold.
+		phoneTab.Objects = append(phoneTab.Objects[:1], append([]fyne.CanvasObject{v.work.incall.content}, phoneTab.Objects[1:]...)...)
 	}
 	showWhenSet(v.callInfo, m.CallInfo, phoneTab)
 	showWhenSet(v.digits, m.Digits, phoneTab)

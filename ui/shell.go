@@ -216,8 +216,10 @@ func (s *Shell) startSession(sess vm.Session, p vm.Phone, stop func()) {
 	barParts := []vm.Part{ss.parts.status, ss.parts.pop, ss.parts.history}
 	ss.parts.work = s.newWork(ss, notify)
 	if w := ss.parts.work; w != nil {
-		// After the pop: they read the popped call from it.
-		barParts = append(barParts, w.incall, w.notes, w.callbacks, w.customer)
+		// After the pop: they read the popped call from it. The notes go
+		// last: answering starts their request, and nothing after it
+		// should race it in tests, where listeners run on the setter.
+		barParts = append(barParts, w.incall, w.callbacks, w.customer, w.notes)
 	}
 	opts := []vm.PhoneBarOption{
 		vm.WithParts(barParts...),

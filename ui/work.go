@@ -9,8 +9,6 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/agentphone/agentphone/ui/vm"
 )
 
 // sideWidth is the width of the panel beside the bar (customer card and
@@ -33,7 +31,7 @@ type workView struct {
 	onSide func(shown bool)
 }
 
-func newWorkView(w *workParts, pop *vm.PopVM, relayout func()) *workView {
+func newWorkView(w *workParts, relayout func()) *workView {
 	v := &workView{w: w}
 	win := func() fyne.Window { return w.win }
 	v.incall = newInCallView(w.incall, w.win, func() { showNewCallback(w.callbacks, w.win, time.Now()) })
@@ -75,11 +73,7 @@ func newWorkView(w *workParts, pop *vm.PopVM, relayout func()) *workView {
 		}
 	})
 	// The callback button needs a call whose customer is known.
-	callbackOK := binding.NewBool()
-	check := func() { _ = callbackOK.Set(w.callbacks.CanCreate()) }
-	pop.Stage.AddListener(binding.NewDataListener(check))
-	pop.Number.AddListener(binding.NewDataListener(check))
-	enableWhen(v.incall.callback, callbackOK)
+	enableWhen(v.incall.callback, w.callbacks.Creatable)
 	return v
 }
 

@@ -41,6 +41,8 @@ type CallbacksVM struct {
 	// "" when none or dismissed.
 	Reminder   binding.String
 	reminderID int64
+	// Creatable is CanCreate as a binding, for the call view's button.
+	Creatable binding.Bool
 
 	backend CRM
 	dial    func(number string)
@@ -81,7 +83,7 @@ func WithReminder(f func(title, body string)) CallbacksOption {
 func NewCallbacksVM(b CRM, dial func(number string), calls *PopVM, opts ...CallbacksOption) *CallbacksVM {
 	m := &CallbacksVM{
 		Rows: binding.NewUntypedList(), Empty: binding.NewBool(), Message: binding.NewString(),
-		Badge: binding.NewString(), Reminder: binding.NewString(),
+		Badge: binding.NewString(), Reminder: binding.NewString(), Creatable: binding.NewBool(),
 		backend: b, dial: dial, calls: calls, log: slog.New(slog.DiscardHandler), now: time.Now, loc: time.Local,
 	}
 	for _, o := range opts {
@@ -236,6 +238,7 @@ func (m *CallbacksVM) CallReminder() {
 
 // HandleServer takes reminders and state changes.
 func (m *CallbacksVM) HandleServer(ev api.Event) {
+	_ = m.Creatable.Set(m.CanCreate())
 	if ev.Type != api.EventCallbackDue && ev.Type != api.EventCallbackDone {
 		return
 	}
@@ -270,6 +273,7 @@ func (m *CallbacksVM) HandleServer(ev api.Event) {
 // HandleCall reloads the list when a call ends: a completed call may have
 // done a callback.
 func (m *CallbacksVM) HandleCall(ev PhoneEvent) {
+	_ = m.Creatable.Set(m.CanCreate())
 	if ev.Kind == EventCall && ev.State == CallEnded {
 		m.Load()
 	}

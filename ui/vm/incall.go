@@ -526,11 +526,11 @@ func (m *InCallVM) render() {
 	switch {
 	case !live && m.ctl.State != api.ControlEnded:
 	case st == api.ControlHeld:
-		kind, text = BannerHeld, lang.L("On hold — the customer hears music")
+		kind, text = BannerHeld, lang.L("On hold · the customer hears music")
 	case st == api.ControlConsulting:
-		kind, text = BannerConsulting, lang.L("Consulting {{.Name}} — the customer is on hold", map[string]any{"Name": conParty})
+		kind, text = BannerConsulting, lang.L("Consulting {{.Name}} · customer held", map[string]any{"Name": conParty})
 	case st == api.ControlConference:
-		kind, text = BannerConference, lang.L("Three-way call — everyone hears everyone")
+		kind, text = BannerConference, lang.L("Three-way call · all hear all")
 	case st == api.ControlTransferring:
 		kind, text = BannerTransferring, lang.L("Transferring to {{.Name}}…", map[string]any{"Name": transferName(m.ctl)})
 	}

@@ -145,7 +145,7 @@ func TestInCallStateTransitions(t *testing.T) {
 		{"hold", func(f *workFixture, t *testing.T) {
 			f.work.control["hold"] = api.CallControl{State: api.ControlHeld, Parties: []api.Party{custHeld}}
 			f.incall.ToggleHold()
-		}, controls{Active: true, Held: true, CanHold: true, Kind: BannerHeld, Banner: "On hold — the customer hears music"},
+		}, controls{Active: true, Held: true, CanHold: true, Kind: BannerHeld, Banner: "On hold · the customer hears music"},
 			[]string{"hold c1"}, [4]string{"13800138000", "On hold", "", ""}},
 		{"hold then resume", func(f *workFixture, t *testing.T) {
 			f.work.control["hold"] = api.CallControl{State: api.ControlHeld}
@@ -159,7 +159,7 @@ func TestInCallStateTransitions(t *testing.T) {
 			f.incall.OpenConsult()
 			f.wait()
 			f.incall.Choose(api.Target{Kind: api.TargetAgent, To: "1002"})
-		}, controls{Active: true, Consulting: true, Kind: BannerConsulting, Banner: "Consulting 1002 Han Meimei — the customer is on hold"},
+		}, controls{Active: true, Consulting: true, Kind: BannerConsulting, Banner: "Consulting 1002 Han Meimei · customer held"},
 			[]string{"targets", "consult c1 agent:1002"}, [4]string{"13800138000", "On hold", "1002 Han Meimei", "Ringing…"}},
 		{"consulted party answers (control event)", func(f *workFixture, t *testing.T) {
 			f.work.control["consult"] = api.CallControl{State: api.ControlConsulting, Consult: consult}
@@ -168,13 +168,13 @@ func TestInCallStateTransitions(t *testing.T) {
 			f.incall.Choose(api.Target{Kind: api.TargetAgent, To: "1002"})
 			f.wait()
 			f.server(t, api.EventControl, api.CallControl{CallID: "c1", State: api.ControlConsulting, Parties: []api.Party{custHeld}, Consult: &answered})
-		}, controls{Active: true, Consulting: true, CanFinish: true, Kind: BannerConsulting, Banner: "Consulting 1002 Han Meimei — the customer is on hold"},
+		}, controls{Active: true, Consulting: true, CanFinish: true, Kind: BannerConsulting, Banner: "Consulting 1002 Han Meimei · customer held"},
 			[]string{"targets", "consult c1 agent:1002"}, [4]string{"13800138000", "On hold", "1002 Han Meimei", "Talking"}},
 		{"three-way", func(f *workFixture, t *testing.T) {
 			f.server(t, api.EventControl, api.CallControl{CallID: "c1", State: api.ControlConsulting, Consult: &answered})
 			f.work.control["conference"] = api.CallControl{State: api.ControlConference}
 			f.incall.Conference()
-		}, controls{Active: true, Kind: BannerConference, Banner: "Three-way call — everyone hears everyone"},
+		}, controls{Active: true, Kind: BannerConference, Banner: "Three-way call · all hear all"},
 			[]string{"conference c1"}, [4]string{"13800138000", "", "", ""}},
 		{"cancel consult", func(f *workFixture, t *testing.T) {
 			f.server(t, api.EventControl, api.CallControl{CallID: "c1", State: api.ControlConsulting, Consult: &answered})
