@@ -87,6 +87,20 @@ type Call struct {
 	rec      recorder
 	summary  *Summary
 	dtmf     *media.RTPDtmfWriter
+	// digits are the RFC 4733 digits received, in order; dtmfTS is the
+	// RTP timestamp of the last event kept.
+	digits    []byte
+	dtmfTS    uint32
+	dtmfSeen  bool
+	dtmfEnded bool // the last packet ended its event
+}
+
+// Digits returns the DTMF digits (RFC 4733) the call received from the
+// center so far, in order: what an agent keyed into the customer's IVR.
+func (c *Call) Digits() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.digits)
 }
 
 func (s *Sim) newCall(dir Direction, from, to string) *Call {
@@ -265,7 +279,8 @@ func (c *Call) talk(m *mediaLoop, hold time.Duration, farEnd, local <-chan struc
 	c.summary = &sum
 	c.mu.Unlock()
 	c.log.Info("call ended", "hung_up_by", who, "duration", sum.Duration.Round(time.Millisecond),
-		"received_dbfs", round1(sum.LevelDBFS), "dominant_hz", sum.Freq, "received_samples", sum.Samples)
+		"received_dbfs", round1(sum.LevelDBFS), "dominant_hz", sum.Freq, "received_samples", sum.Samples,
+		"received_dtmf", c.Digits())
 }
 
 func round1(x float64) float64 {

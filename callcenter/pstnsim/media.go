@@ -110,8 +110,12 @@ func (c *Call) startMedia(dm *diago.DialogMedia, voice audio.Source) (*mediaLoop
 			if err != nil {
 				return
 			}
+			if n > 0 && reader.PacketHeader.PayloadType == te.PayloadType {
+				c.gotDTMF(buf[:n], reader.PacketHeader.Timestamp)
+				continue
+			}
 			if n == 0 || reader.PacketHeader.PayloadType != mc.PayloadType {
-				continue // telephone-event, comfort noise, or nothing
+				continue // comfort noise, or nothing
 			}
 			k, err := dec.Decode(buf[:n], pcm)
 			if err != nil {
@@ -125,6 +129,33 @@ func (c *Call) startMedia(dm *diago.DialogMedia, voice audio.Source) (*mediaLoop
 	}()
 	return m, nil
 }
+
+// gotDTMF keeps the digit of an RFC 4733 telephone-event packet. One key
+// press is several packets (updates, then the end three times) sharing
+// one RTP timestamp, so a digit is kept once per event: a packet starts a
+// new event when its timestamp differs (RFC 4733 §2.5.1.2) or, for
+// senders that do not advance the timestamp while no voice flows (diago's
+// writer), when an update follows an event's end.
+func (c *Call) gotDTMF(payload []byte, ts uint32) {
+	var ev media.DTMFEvent
+	if err := media.DTMFDecode(payload, &ev); err != nil || ev.Event > 15 {
+		return // too short, or not a keypad event (flash, tones)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	same := c.dtmfSeen && ts == c.dtmfTS && !(c.dtmfEnded && !ev.EndOfEvent)
+	c.dtmfEnded = ev.EndOfEvent
+	if same {
+		return
+	}
+	c.dtmfSeen, c.dtmfTS = true, ts
+	if len(c.digits) < maxDigits {
+		c.digits = append(c.digits, byte(media.DTMFToRune(ev.Event)))
+	}
+}
+
+// maxDigits bounds the digits kept per call.
+const maxDigits = 256
 
 // playEarly sends src as early media for d (183 must have been sent), in
 // real time, until d has elapsed or stop fires.

@@ -48,6 +48,8 @@ type Result struct {
 	Start    time.Time
 	// Heard summarises what the customer received (answered calls).
 	Heard Summary
+	// Digits are the DTMF digits (RFC 4733) the customer received.
+	Digits string
 }
 
 // Report sums up a Run.
@@ -187,5 +189,5 @@ func (s *Sim) runOne(ctx context.Context, res *Result, p Plan) {
 		}
 	}
 	<-c.Done()
-	res.Answered, res.Status, res.Heard = true, c.Status(), c.HeardSummary()
+	res.Answered, res.Status, res.Heard, res.Digits = true, c.Status(), c.HeardSummary(), c.Digits()
 }
