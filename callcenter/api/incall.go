@@ -130,6 +130,8 @@ const (
 	CodeAgentOffline    = "agent_offline"    // target agent not online or not registered
 	CodeNoAnswer        = "no_answer"        // target rang out
 	CodeRejected        = "rejected"         // target declined
+	CodeNumberBusy      = "number_busy"      // an outside number was busy
+	CodeNumberInvalid   = "invalid_number"   // an outside number does not exist
 	CodeNoAgentsOnline  = "no_agents_online" // transfer to a group nobody in it is online
 	CodeNotInCall       = "not_in_call"      // the agent is not in that call
 	CodeBadState        = "bad_state"        // e.g. resume when not held, transfer with no consult

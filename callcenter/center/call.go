@@ -151,6 +151,9 @@ func (c *Center) HandleInbound(ctx context.Context, call *sipedge.InboundCall) {
 	// A transfer to a group sends the customer on: the group's IVR, if
 	// it has one, then its queue (control.go).
 	for group := c.ctl.takeRequeue(call.ID()); group != "" && ctx.Err() == nil; group = c.ctl.takeRequeue(call.ID()) {
+		// Its offers carry the transfer leg's id (the answering agent's
+		// record), so screen, offers and history agree.
+		pop.CallID = call.OfferID()
 		c.route(ctx, call, c.transferRoute(ctx, call, group, log), pop, log)
 	}
 }
@@ -372,7 +375,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 			// status, offer record) follows and never delays the voice.
 			call.SetQueueWait(answeredAt.Sub(started))
 			bridgeErr = call.Bridge(winner)
-			c.answered(r.agent, callID, g, call, offeredAt, r.at)
+			c.answered(r.agent, callID, pop.CallID, g, call, offeredAt, r.at)
 			continue
 		}
 		if r.err == nil {
@@ -385,7 +388,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 				r.err = context.Canceled
 			}
 		}
-		c.offerFailed(r, winner != nil, callID, g, call, offeredAt, log)
+		c.offerFailed(r, winner != nil, callID, pop.CallID, g, call, offeredAt, log)
 	}
 	if winner == nil {
 		return false
@@ -404,8 +407,9 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 	return true
 }
 
-// answered: an agent took the call.
-func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
+// answered: an agent took the call. offerID is the id its offer carried
+// (the call's, or a transfer leg's).
+func (c *Center) answered(wn, callID, offerID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
 	c.mu.Lock()
 	defer c.unlock()
 	// First the ACD: it frees the other agents of a ring-all and takes
@@ -420,7 +424,7 @@ func (c *Center) answered(wn, callID string, g callcenter.SkillGroup, call *sipe
 		c.log.Warn("center: answer", "agent", wn, "error", err)
 	}
 	a.call = callID
-	c.recordOfferLocked(callcenter.Offer{CallID: callID, Agent: wn, Group: g.Name, Customer: call.Caller(),
+	c.recordOfferLocked(callcenter.Offer{CallID: offerID, Agent: wn, Group: g.Name, Customer: call.Caller(),
 		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: at, Answered: true})
 }
 
@@ -446,7 +450,7 @@ func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Du
 }
 
 // offerFailed ends one agent's unanswered offer.
-func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
+func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID, offerID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
 	c.mu.Lock()
 	defer c.unlock()
 	// The ACD frees the agent and passes it over for this call until the
@@ -457,7 +461,7 @@ func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID strin
 	if a.call == callID {
 		a.call = ""
 	}
-	o := callcenter.Offer{CallID: callID, Agent: r.agent, Group: g.Name, Customer: call.Caller(),
+	o := callcenter.Offer{CallID: offerID, Agent: r.agent, Group: g.Name, Customer: call.Caller(),
 		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: r.at}
 	var se *sipedge.StatusError
 	switch {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/api"
+	"github.com/agentphone/agentphone/callcenter/crm"
 	"github.com/agentphone/agentphone/callcenter/ivr"
 	cmedia "github.com/agentphone/agentphone/callcenter/media"
 	"github.com/agentphone/agentphone/callcenter/sipedge"
@@ -100,6 +101,7 @@ type Target struct {
 type Party struct {
 	Kind   string // customer, agent, number
 	ID     string // number or work number
+	Name   string // the agent's name, the customer's from the library; "" when unknown
 	State  string // ringing, talking, held, ended
 	Speaks bool
 }
@@ -130,6 +132,9 @@ const (
 	CodeNotInCall      = "not_in_call"
 	CodeBadState       = "bad_state"
 	CodeBadTarget      = "bad_request"
+	// An outside number that was busy or does not exist.
+	CodeNumberBusy    = "number_busy"
+	CodeNumberInvalid = "invalid_number"
 )
 
 // ControlError is a refused call-control request; Code is one of the
@@ -218,7 +223,11 @@ const holdSource = "hold"
 type party struct {
 	leg        *sipedge.AgentLeg
 	wn         string // work number; "" for an outside number
+	name       string // the agent's name, read once when it joined
 	answeredAt time.Time
+	// queued: the agent answered the call from its group's queue (the
+	// group's handle time counts its talk).
+	queued bool
 	// group whose after-call work applies when the leg ends.
 	group callcenter.SkillGroup
 }
@@ -247,8 +256,9 @@ type request struct {
 }
 
 type reply struct {
-	cc  Control
-	err error
+	cc   Control
+	live crm.LiveCall
+	err  error
 }
 
 // session is the control state of one customer call. All fields below
@@ -284,7 +294,8 @@ type session struct {
 func (c *Center) converse(ctx context.Context, call sipedge.CustomerCall, leg *sipedge.AgentLeg, g callcenter.SkillGroup, pop callcenter.ScreenPop, answeredAt time.Time, log *slog.Logger) {
 	s := &session{c: c, call: call, g: g, pop: pop, log: log,
 		reqs: make(chan request), evs: make(chan func(), 16), done: make(chan struct{})}
-	p := &party{leg: leg, wn: leg.Agent(), answeredAt: answeredAt, group: g}
+	p := &party{leg: leg, wn: leg.Agent(), answeredAt: answeredAt, group: g, queued: g.Name != ""}
+	p.name = c.agentName(p.wn)
 	s.parties = []*party{p}
 	s.watch(p)
 	s.watchers = []string{p.wn}
@@ -334,8 +345,13 @@ func (s *session) run(ctx context.Context) {
 			custDone = nil
 			s.customerHungUp()
 		case r := <-s.reqs:
+			if r.op == "live" {
+				lc, ok := s.live(r.agent)
+				r.reply <- reply{live: lc, err: liveErr(ok)}
+				continue
+			}
 			cc, err := s.handle(r)
-			r.reply <- reply{cc, err}
+			r.reply <- reply{cc: cc, err: err}
 		case f := <-s.evs:
 			f()
 		}
@@ -510,9 +526,11 @@ func (s *session) transfer(asker string, t Target) error {
 	if err := s.check(asker, t); err != nil {
 		return err
 	}
-	if t.Kind == TargetGroup {
+	if _, queues := s.call.(*sipedge.InboundCall); t.Kind == TargetGroup && queues {
 		// The customer leaves this agent and queues again (through the
-		// group's IVR): the session ends, HandleInbound requeues.
+		// group's IVR): the session ends, HandleInbound requeues. (A
+		// call an agent placed has no queue stay: a transfer to a group
+		// rings its member free the longest, below.)
 		s.c.ctl.setRequeue(s.call.ID(), t.To)
 		s.stopMusic()
 		s.leave(s.parties[0])
@@ -607,7 +625,7 @@ func (s *session) dial(asker string, t Target, blind bool) {
 	switch t.Kind {
 	case TargetAgent:
 		d.Kind, d.Agent, d.Notify = sipedge.LegToAgent, t.To, []string{t.To}
-		d.Type = callcenter.CallInbound
+		d.Type = s.call.Type() // a blind transfer leg is the customer's call
 		if !blind {
 			// A consult is the asking agent's call to a colleague.
 			d.Type, d.Caller = callcenter.CallInternal, asker
@@ -634,7 +652,7 @@ func (s *session) dial(asker string, t Target, blind bool) {
 		d.To, d.Kind, d.Agent, d.Notify = wn, sipedge.LegToAgent, wn, []string{wn}
 		d.Type, d.Caller, d.Group = callcenter.CallInternal, asker, t.To
 		if blind {
-			d.Type, d.Caller = callcenter.CallInbound, s.call.Caller()
+			d.Type, d.Caller = s.call.Type(), s.call.Caller()
 		}
 	}
 	s.dialers.Add(1)
@@ -742,6 +760,16 @@ func (s *session) dialFailed(cl *consult, err error) {
 func failure(t Target, err error) (string, string) {
 	var se *sipedge.StatusError
 	who := t.To
+	if t.Kind == TargetNumber {
+		switch {
+		case errors.As(err, &se) && (se.Code == 486 || se.Code == 600):
+			return CodeNumberBusy, who + " is busy; the customer is back with you."
+		case errors.As(err, &se) && (se.Code == 404 || se.Code == 484 || se.Code == 604):
+			return CodeNumberInvalid, who + " is not a valid number; the customer is back with you."
+		case errors.As(err, &se) && (se.Code == 480 || se.Code == 410 || se.Code == 503):
+			return CodeNoAnswer, who + " cannot be reached now; the customer is back with you."
+		}
+	}
 	switch {
 	case errors.Is(err, sipedge.ErrNoAnswer):
 		return CodeNoAnswer, who + " did not answer; the customer is back with you."
@@ -766,6 +794,7 @@ func (s *session) dialAnswered(cl *consult, leg *sipedge.AgentLeg, at time.Time)
 	p := &party{leg: leg, answeredAt: at, group: callcenter.SkillGroup{}}
 	if cl.target.Kind == TargetAgent || cl.target.Kind == TargetGroup {
 		p.wn = leg.Agent()
+		p.name = s.c.agentName(p.wn)
 		s.answerAgent(p.wn, cl.id)
 	}
 	if s.consult != cl || s.isDone() {
@@ -938,7 +967,7 @@ func (s *session) agentLeft(p *party, servedCustomer bool) {
 	if servedCustomer && p.group.ACW {
 		acw = p.group.ACWDuration
 	}
-	if servedCustomer && p.group.Name != "" && p.leg.ID() == s.call.ID() {
+	if servedCustomer && p.group.Name != "" && p.queued {
 		s.c.mu.Lock()
 		s.c.q.Handled(p.group.Name, s.c.now().Sub(p.answeredAt)+acw)
 		s.c.mu.Unlock()
@@ -1092,7 +1121,7 @@ func (s *session) dtmf(agent, digits string) error {
 // snapshot is the call's control state.
 func (s *session) snapshot() Control {
 	cc := Control{CallID: s.call.ID(), State: s.state, Notice: s.notice}
-	cust := Party{Kind: "customer", ID: s.call.Caller(), State: "talking", Speaks: true}
+	cust := Party{Kind: "customer", ID: s.call.Caller(), Name: s.pop.Name, State: "talking", Speaks: true}
 	switch {
 	case s.customerGone:
 		cust.State, cust.Speaks = "ended", false
@@ -1113,7 +1142,7 @@ func (s *session) snapshot() Control {
 }
 
 func partyOf(p *party, speaks bool) Party {
-	out := Party{Kind: "agent", ID: p.wn, State: "talking", Speaks: speaks}
+	out := Party{Kind: "agent", ID: p.wn, Name: p.name, State: "talking", Speaks: speaks}
 	if p.leg.Kind() == sipedge.LegToNumber {
 		out.Kind, out.ID = "number", p.leg.Agent()
 	}
@@ -1271,7 +1300,7 @@ func parseTarget(t api.Target) (Target, error) {
 func (cc Control) API() api.CallControl {
 	out := api.CallControl{CallID: cc.CallID, State: cc.State.String(), Parties: []api.Party{}}
 	for _, p := range cc.Parties {
-		out.Parties = append(out.Parties, api.Party{Kind: p.Kind, ID: p.ID, State: p.State, Speaks: p.Speaks})
+		out.Parties = append(out.Parties, api.Party{Kind: p.Kind, ID: p.ID, Name: p.Name, State: p.State, Speaks: p.Speaks})
 	}
 	if ci := cc.Consult; ci != nil {
 		out.Consult = &api.Consult{Target: api.Target{Kind: ci.Target.Kind.String(), To: ci.Target.To}, State: ci.State, Reason: ci.Reason}

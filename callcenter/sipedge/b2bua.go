@@ -483,9 +483,16 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	// legs. (Legs are not tied to a context: the call's own select is the
 	// one place that decides the end.) A leg that never got media (caller
 	// hung up before its ACK) just ends the call below.
-	closeRoom, err := e.joinRoom(context.WithoutCancel(e.ctx), c)
+	room, err := e.joinRoom(context.WithoutCancel(e.ctx), c)
 	if err != nil && c.in.Context().Err() == nil && out.Context().Err() == nil {
 		e.log.Error("sip: media room", "call", c.id, "error", err)
+	}
+	if room != nil && e.outbound != nil && c.typ == callcenter.CallAgentOutbound && c.outIsTrunk {
+		// Call control (hold, transfer, consult) on the call the agent
+		// placed: the handler owns it until nobody talks with the
+		// customer any more.
+		e.runOutbound(c, room)
+		return
 	}
 
 	var by callcenter.Party
@@ -497,8 +504,8 @@ func (e *Edge) bridgeCall(c *call, t target) {
 	case <-e.ctx.Done():
 		by = callcenter.PartySystem
 	}
-	if closeRoom != nil {
-		closeRoom()
+	if room != nil {
+		room.Close()
 	}
 	hctx, cancel := hangupCtx()
 	if err := out.Hangup(hctx); err != nil {

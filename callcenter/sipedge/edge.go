@@ -156,6 +156,7 @@ type Edge struct {
 	onReg       func(string, bool, string)
 	onActivity  func(AgentActivity)
 	inbound     InboundHandler
+	outbound    OutboundHandler
 	minExpires  time.Duration
 	maxExpires  time.Duration
 	ringTimeout time.Duration

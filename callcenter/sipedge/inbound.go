@@ -105,6 +105,9 @@ type InboundCall struct {
 	first       *AgentLeg
 	legs        []*AgentLeg
 	transferred bool
+	// transferID is the id of the transfer leg the queue is looking for
+	// after the bridged agent left (OfferID).
+	transferID string
 	// customerEnd is when the customer hung up: the customer call's
 	// record ends then even when a consult between agents goes on.
 	customerEnd time.Time
@@ -265,11 +268,12 @@ func (ic *InboundCall) Play(ctx context.Context, name string, src audio.Source, 
 	}, nil
 }
 
-// AgentLeg is an agent's answered leg of an inbound call.
+// AgentLeg is an agent's (or an outside number's) answered leg of a
+// customer call.
 type AgentLeg struct {
-	ic         *InboundCall
+	owner      anchored
 	agent      string
-	dlg        *diago.DialogClientSession
+	dlg        legDialog
 	answeredAt time.Time
 	closeOnce  sync.Once
 
@@ -309,6 +313,19 @@ func (l *AgentLeg) Hangup(ctx context.Context) error {
 	return err
 }
 
+// OfferID is the call id queue offers carry (X-Call-ID, the screen pop,
+// the offers' rows): the customer call's, or once its agent transferred
+// it to a group, the id of the transfer leg whose record the answering
+// agent gets, so that agent's screen and history show one id.
+func (ic *InboundCall) OfferID() string {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.transferred && ic.transferID != "" {
+		return ic.transferID
+	}
+	return ic.c.id
+}
+
 // Offer rings workNumber's registered phone for at most ringTimeout with
 // the call's headers and pop, and returns its leg once answered. It
 // returns ErrNoAnswer after the timeout, ErrUnreachable when the agent has
@@ -346,17 +363,21 @@ func (ic *InboundCall) Offer(ctx context.Context, workNumber string, ringTimeout
 		group = ic.group
 		ic.mu.Unlock()
 	}
+	offerID := ic.OfferID()
 	headers := []sip.Header{
 		&sip.FromHeader{Address: t.from, Params: sip.NewParams()},
-		sip.NewHeader(HeaderCallID, ic.c.id),
+		sip.NewHeader(HeaderCallID, offerID),
 		sip.NewHeader(HeaderCallType, callcenter.CallInbound.String()),
 		sip.NewHeader(HeaderCaller, ic.c.caller),
 		sip.NewHeader(HeaderNumber, ic.num.E164),
 	}
+	if offerID != ic.c.id {
+		headers = append(headers, sip.NewHeader(HeaderParentCallID, ic.c.id))
+	}
 	if group != "" {
 		headers = append(headers, sip.NewHeader(HeaderGroup, group))
 	}
-	e.emitLeg(ic.c, workNumber, callcenter.CallRinging, callcenter.ResultUnknown, callcenter.PartyNone)
+	e.emitLeg(ic.c, offerID, workNumber, callcenter.CallRinging, callcenter.ResultUnknown, callcenter.PartyNone)
 
 	ringCtx, cancelRing := context.WithTimeout(ctx, ringTimeout)
 	defer cancelRing()
@@ -393,20 +414,20 @@ func (ic *InboundCall) Offer(ctx context.Context, workNumber string, ringTimeout
 			code := responseCode(err)
 			res, ferr = resultFor(code), &StatusError{Code: code, Reason: reasonPhrase(code)}
 		}
-		e.emitLeg(ic.c, workNumber, callcenter.CallEnded, res, callcenter.PartyNone)
+		e.emitLeg(ic.c, offerID, workNumber, callcenter.CallEnded, res, callcenter.PartyNone)
 		return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, ferr)
 	}
 	if err := out.Ack(context.WithoutCancel(ringCtx)); err != nil {
 		e.log.Warn("sip: ack agent", "call", ic.c.id, "agent", workNumber, "error", err)
 	}
-	return &AgentLeg{ic: ic, agent: workNumber, dlg: out, answeredAt: e.now(), id: ic.c.id, kind: LegToAgent, name: "agent:" + workNumber}, nil
+	return &AgentLeg{owner: ic, agent: workNumber, dlg: out, answeredAt: e.now(), id: offerID, kind: LegToAgent, name: "agent:" + workNumber}, nil
 }
 
 // Bridge joins the answered agent to the customer: the sources stop and
 // customer and agent hear each other. The call's record begins here (its
 // answer time is the agent's). Only one agent is bridged per call.
 func (ic *InboundCall) Bridge(leg *AgentLeg) error {
-	if leg == nil || leg.ic != ic {
+	if leg == nil || leg.owner != anchored(ic) {
 		return fmt.Errorf("bridge call %s: leg of another call", ic.c.id)
 	}
 	ic.mu.Lock()
@@ -426,7 +447,7 @@ func (ic *InboundCall) Bridge(leg *AgentLeg) error {
 		p.Leave()
 		delete(ic.sources, name)
 	}
-	cfg, err := legConfig(leg.name, &leg.dlg.DialogMedia)
+	cfg, err := legConfig(leg.name, leg.dlg.Media())
 	var p *cmedia.Participant
 	if err == nil {
 		p, err = ic.room.Join(context.WithoutCancel(ic.e.ctx), cfg)
@@ -449,7 +470,9 @@ func (ic *InboundCall) Bridge(leg *AgentLeg) error {
 	c.agent, c.callee = leg.agent, leg.agent
 	c.agents = []string{leg.agent}
 	c.answeredAt = leg.answeredAt
-	c.out = leg.dlg
+	if out, ok := leg.dlg.(*diago.DialogClientSession); ok {
+		c.out = out // queue offers are always dialogs we placed
+	}
 	c.codec = legCodec(c)
 	rec := ic.recordLocked()
 	ic.mu.Unlock()
@@ -600,13 +623,14 @@ func (ic *InboundCall) close() {
 	e.emit(c, callcenter.CallEnded, res, by)
 }
 
-// emitLeg tells the observer about one agent's offer of a queue call.
-func (e *Edge) emitLeg(c *call, agent string, st callcenter.CallState, res callcenter.Result, by callcenter.Party) {
+// emitLeg tells the observer about one agent's offer of a queue call
+// (id: the offer's call id, see OfferID).
+func (e *Edge) emitLeg(c *call, id, agent string, st callcenter.CallState, res callcenter.Result, by callcenter.Party) {
 	if e.onCall == nil {
 		return
 	}
 	e.onCall(callcenter.CallEvent{
-		CallID: c.id, Type: c.typ, State: st, From: c.caller, To: agent,
+		CallID: id, Type: c.typ, State: st, From: c.caller, To: agent,
 		Agents: []string{agent}, Number: c.number, At: e.now(), Result: res, HangupBy: by,
 	})
 }

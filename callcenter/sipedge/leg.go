@@ -65,8 +65,11 @@ type Dial struct {
 // (hold, consult, transfer, three-way) acts on. InboundCall provides it.
 type CustomerCall interface {
 	ID() string
-	// Caller is the customer's number.
+	// Caller is the customer's number (the callee of a call an agent
+	// placed to an outside number).
 	Caller() string
+	// Type is the customer call's type: inbound, or agent outbound.
+	Type() callcenter.CallType
 	// Context ends when the customer hangs up or the edge closes.
 	Context() context.Context
 	// Room is the call's room; the customer is CustomerLeg in it.
@@ -82,7 +85,52 @@ type CustomerCall interface {
 	Release(ctx context.Context, leg *AgentLeg) error
 }
 
-var _ CustomerCall = (*InboundCall)(nil)
+var (
+	_ CustomerCall = (*InboundCall)(nil)
+	_ CustomerCall = (*OutboundCall)(nil)
+)
+
+// anchored is what a leg needs from the customer call it belongs to;
+// InboundCall and OutboundCall provide it, so consult and transfer legs
+// (Dial, Attach) work the same on calls that came in and calls an agent
+// placed.
+type anchored interface {
+	edge() *Edge
+	base() *call
+	// centerNumber is the center number the call went through.
+	centerNumber() string
+	// mediaRoom is the call's room once answered.
+	mediaRoom() *cmedia.Room
+	// addLeg keeps a leg so the call's end hangs it up.
+	addLeg(l *AgentLeg)
+}
+
+// legDialog is a leg's SIP dialog: one we placed (consult, transfer,
+// queue offer) or the agent's own call to us (the first agent of an
+// outbound call).
+type legDialog interface {
+	Context() context.Context
+	Hangup(ctx context.Context) error
+	Close() error
+	Media() *diago.DialogMedia
+}
+
+// Type is CallInbound.
+func (ic *InboundCall) Type() callcenter.CallType { return ic.c.typ }
+
+func (ic *InboundCall) edge() *Edge          { return ic.e }
+func (ic *InboundCall) base() *call          { return ic.c }
+func (ic *InboundCall) centerNumber() string { return ic.num.E164 }
+func (ic *InboundCall) mediaRoom() *cmedia.Room {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	return ic.room
+}
+func (ic *InboundCall) addLeg(l *AgentLeg) {
+	ic.mu.Lock()
+	ic.legs = append(ic.legs, l)
+	ic.mu.Unlock()
+}
 
 // Registered reports whether the agent's phone is registered now.
 func (ic *InboundCall) Registered(workNumber string) bool { return ic.e.Registered(workNumber) }
@@ -120,13 +168,19 @@ func legName(kind LegKind, to string) string {
 // written whatever happens: ended at once on failure, begun on answer and
 // ended when the leg ends.
 func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
-	e := ic.e
 	ic.mu.Lock()
 	answered := ic.answered
 	ic.mu.Unlock()
 	if !answered {
 		return nil, fmt.Errorf("dial %s for call %s: %w", d.To, ic.c.id, ErrNotAnswered)
 	}
+	return dialLeg(ctx, ic, d)
+}
+
+// dialLeg places a consult or transfer leg of the customer call ac (see
+// InboundCall.Dial).
+func dialLeg(ctx context.Context, ac anchored, d Dial) (*AgentLeg, error) {
+	e, c := ac.edge(), ac.base()
 	ringTimeout := d.RingTimeout
 	if ringTimeout <= 0 {
 		ringTimeout = e.ringTimeout
@@ -134,12 +188,12 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 	if d.ID == "" {
 		d.ID = uuid.NewString()
 	}
-	leg := &AgentLeg{ic: ic, agent: d.To, id: d.ID, kind: d.Kind, name: legName(d.Kind, d.To), notify: d.Notify}
+	leg := &AgentLeg{owner: ac, agent: d.To, id: d.ID, kind: d.Kind, name: legName(d.Kind, d.To), notify: d.Notify}
 	leg.rec = &callcenter.CallRecord{CallID: leg.id, Type: d.Type, Caller: d.Caller, Callee: d.To, Agent: d.Agent,
-		Number: ic.num.E164, StartedAt: e.now(), ParentID: ic.c.id}
+		Number: ac.centerNumber(), StartedAt: e.now(), ParentID: c.id}
 	fail := func(res callcenter.Result, err error) (*AgentLeg, error) {
 		leg.endRecord(res, callcenter.PartyNone)
-		return nil, fmt.Errorf("dial %s for call %s: %w", d.To, ic.c.id, err)
+		return nil, fmt.Errorf("dial %s for call %s: %w", d.To, c.id, err)
 	}
 
 	var t target
@@ -147,7 +201,7 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 	switch d.Kind {
 	case LegToAgent:
 		var code int
-		t, code = e.agentTarget(lctx, ic.c, d.To, sip.Uri{Scheme: "sip", User: d.Caller, Host: e.host})
+		t, code = e.agentTarget(lctx, c, d.To, sip.Uri{Scheme: "sip", User: d.Caller, Host: e.host})
 		cancel()
 		if code == 480 {
 			return fail(callcenter.ResultUnreachable, ErrUnreachable)
@@ -168,7 +222,7 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 			return fail(callcenter.ResultFailed, fmt.Errorf("caller id: %w", err))
 		}
 		if cid == "" {
-			cid = ic.num.E164
+			cid = ac.centerNumber()
 		}
 		leg.rec.Number = cid
 		host, port, _ := sip.ParseAddr(e.trunkAddr)
@@ -194,10 +248,10 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 	if d.Kind == LegToAgent {
 		headers = append(headers,
 			sip.NewHeader(HeaderCallID, leg.id),
-			sip.NewHeader(HeaderParentCallID, ic.c.id),
+			sip.NewHeader(HeaderParentCallID, c.id),
 			sip.NewHeader(HeaderCallType, d.Type.String()),
 			sip.NewHeader(HeaderCaller, d.Caller),
-			sip.NewHeader(HeaderNumber, ic.num.E164),
+			sip.NewHeader(HeaderNumber, ac.centerNumber()),
 		)
 		if d.Group != "" {
 			headers = append(headers, sip.NewHeader(HeaderGroup, d.Group))
@@ -236,7 +290,7 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 		}
 	}
 	if err := out.Ack(context.WithoutCancel(ringCtx)); err != nil {
-		e.log.Warn("sip: ack leg", "call", ic.c.id, "leg", leg.id, "to", d.To, "error", err)
+		e.log.Warn("sip: ack leg", "call", c.id, "leg", leg.id, "to", d.To, "error", err)
 	}
 	leg.dlg = out
 	leg.answeredAt = e.now()
@@ -246,20 +300,18 @@ func (ic *InboundCall) Dial(ctx context.Context, d Dial) (*AgentLeg, error) {
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 	if err := e.rec.BeginCallRecord(rctx, *leg.rec); err != nil {
-		e.log.Error("sip: begin leg record", "call", ic.c.id, "leg", leg.id, "error", err)
+		e.log.Error("sip: begin leg record", "call", c.id, "leg", leg.id, "error", err)
 	}
 	rcancel()
 	leg.emit(callcenter.CallTalking, callcenter.ResultAnswered, callcenter.PartyNone)
-	ic.track(leg)
+	track(ac, leg)
 	return leg, nil
 }
 
 // track keeps a leg so that the call's end hangs it up, and finishes its
 // record when its far end hangs up.
-func (ic *InboundCall) track(leg *AgentLeg) {
-	ic.mu.Lock()
-	ic.legs = append(ic.legs, leg)
-	ic.mu.Unlock()
+func track(ac anchored, leg *AgentLeg) {
+	ac.addLeg(leg)
 	if leg.rec != nil {
 		context.AfterFunc(leg.dlg.Context(), func() { leg.finish(callcenter.PartyCallee) })
 	}
@@ -267,26 +319,29 @@ func (ic *InboundCall) track(leg *AgentLeg) {
 
 // Attach joins an answered leg to the call's room.
 func (ic *InboundCall) Attach(leg *AgentLeg, hears cmedia.HearSet, speaks bool) (*cmedia.Participant, error) {
-	if leg == nil || leg.ic != ic || leg.dlg == nil {
-		return nil, fmt.Errorf("attach to call %s: leg of another call", ic.c.id)
+	return attachLeg(ic, leg, hears, speaks)
+}
+
+func attachLeg(ac anchored, leg *AgentLeg, hears cmedia.HearSet, speaks bool) (*cmedia.Participant, error) {
+	id := ac.base().id
+	if leg == nil || leg.owner != ac || leg.dlg == nil {
+		return nil, fmt.Errorf("attach to call %s: leg of another call", id)
 	}
-	ic.mu.Lock()
-	room := ic.room
-	ic.mu.Unlock()
+	room := ac.mediaRoom()
 	if room == nil {
-		return nil, fmt.Errorf("attach to call %s: %w", ic.c.id, ErrNotAnswered)
+		return nil, fmt.Errorf("attach to call %s: %w", id, ErrNotAnswered)
 	}
 	if leg.dlg.Context().Err() != nil {
-		return nil, fmt.Errorf("attach %s to call %s: %w", leg.name, ic.c.id, ErrCallEnded)
+		return nil, fmt.Errorf("attach %s to call %s: %w", leg.name, id, ErrCallEnded)
 	}
-	cfg, err := legConfig(leg.name, &leg.dlg.DialogMedia)
+	cfg, err := legConfig(leg.name, leg.dlg.Media())
 	if err != nil {
-		return nil, fmt.Errorf("attach to call %s: %w", ic.c.id, err)
+		return nil, fmt.Errorf("attach to call %s: %w", id, err)
 	}
 	cfg.Hears, cfg.Speaks = hears, speaks
-	p, err := room.Join(context.WithoutCancel(ic.e.ctx), cfg)
+	p, err := room.Join(context.WithoutCancel(ac.edge().ctx), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("attach to call %s: %w", ic.c.id, err)
+		return nil, fmt.Errorf("attach to call %s: %w", id, err)
 	}
 	leg.part.Store(p)
 	return p, nil
@@ -296,7 +351,7 @@ func (ic *InboundCall) Attach(leg *AgentLeg, hears cmedia.HearSet, speaks bool) 
 // bridged agent (a transfer) lets the call be played to and bridged
 // again; its record stays the customer call's.
 func (ic *InboundCall) Release(ctx context.Context, leg *AgentLeg) error {
-	if leg == nil || leg.ic != ic {
+	if leg == nil || leg.owner != anchored(ic) {
 		return fmt.Errorf("release on call %s: leg of another call", ic.c.id)
 	}
 	if p := leg.part.Load(); p != nil {
@@ -306,6 +361,9 @@ func (ic *InboundCall) Release(ctx context.Context, leg *AgentLeg) error {
 	if ic.bridged == leg {
 		ic.bridged = nil
 		ic.transferred = true
+		// The next agent the queue reaches is a transfer leg with an id
+		// of its own, the same on its offers, its screen and its record.
+		ic.transferID = uuid.NewString()
 	}
 	ic.mu.Unlock()
 	return leg.Hangup(ctx)
@@ -326,7 +384,7 @@ func (l *AgentLeg) finish(by callcenter.Party) {
 
 // endRecord writes the end of the leg's record and tells the agents.
 func (l *AgentLeg) endRecord(res callcenter.Result, by callcenter.Party) {
-	e := l.ic.e
+	e := l.owner.edge()
 	r := *l.rec
 	r.EndedAt = e.now()
 	r.Result = res
@@ -334,15 +392,15 @@ func (l *AgentLeg) endRecord(res callcenter.Result, by callcenter.Party) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
 	defer cancel()
 	if err := e.rec.EndCallRecord(ctx, r); err != nil {
-		e.log.Error("sip: end leg record", "call", l.ic.c.id, "leg", l.id, "error", err)
+		e.log.Error("sip: end leg record", "call", l.owner.base().id, "leg", l.id, "error", err)
 	}
-	e.log.Info("sip: leg ended", "call", l.ic.c.id, "leg", l.id, "to", l.agent, "result", res, "hangup_by", by)
+	e.log.Info("sip: leg ended", "call", l.owner.base().id, "leg", l.id, "to", l.agent, "result", res, "hangup_by", by)
 	l.emit(callcenter.CallEnded, res, by)
 }
 
 // emit tells the observer about a leg with its own record.
 func (l *AgentLeg) emit(st callcenter.CallState, res callcenter.Result, by callcenter.Party) {
-	e := l.ic.e
+	e := l.owner.edge()
 	if e.onCall == nil || l.rec == nil {
 		return
 	}
@@ -379,11 +437,12 @@ func (ic *InboundCall) transferLeg(leg *AgentLeg) {
 	ic.mu.Lock()
 	group := ic.group
 	ic.mu.Unlock()
-	leg.id = uuid.NewString()
+	// leg.id is the transfer's id already (Offer): the one its offers
+	// and screen pop carried.
 	leg.notify = []string{leg.agent}
 	leg.rec = &callcenter.CallRecord{CallID: leg.id, Type: ic.c.typ, Caller: ic.c.caller, Callee: leg.agent, Agent: leg.agent,
 		Number: ic.num.E164, StartedAt: leg.answeredAt, AnsweredAt: leg.answeredAt, Group: group, ParentID: ic.c.id}
-	if ms := leg.dlg.MediaSession(); ms != nil {
+	if ms := leg.dlg.Media().MediaSession(); ms != nil {
 		leg.rec.Codec = media.CodecAudioFromSession(ms).Name
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
@@ -392,5 +451,5 @@ func (ic *InboundCall) transferLeg(leg *AgentLeg) {
 	}
 	cancel()
 	leg.emit(callcenter.CallTalking, callcenter.ResultAnswered, callcenter.PartyNone)
-	ic.track(leg)
+	track(ic, leg)
 }

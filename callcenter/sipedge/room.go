@@ -13,9 +13,9 @@ import (
 
 // joinRoom anchors an answered call's media: both legs join one room in
 // which all hear all, so the room transcodes (Opus agent ↔ G.711 carrier)
-// and later features (hold, monitor, record) act on it. It returns a func
-// that closes the room; the dialogs keep owning their RTP sockets.
-func (e *Edge) joinRoom(ctx context.Context, c *call) (func(), error) {
+// and later features (hold, monitor, record) act on it. The dialogs keep
+// owning their RTP sockets; closing the room removes both legs.
+func (e *Edge) joinRoom(ctx context.Context, c *call) (*cmedia.Room, error) {
 	room := cmedia.NewRoom(c.id, cmedia.WithLogger(e.log))
 	legs := []struct {
 		name string
@@ -36,7 +36,7 @@ func (e *Edge) joinRoom(ctx context.Context, c *call) (func(), error) {
 	}
 	// An agent's keypad reaches the far end (an outside IVR, RFC 4733).
 	room.OnDTMF(func(p *cmedia.Participant, d rune) { forwardDTMF(room, p, d) })
-	return func() { room.Close() }, nil
+	return room, nil
 }
 
 // legName names a leg in the room: "customer" for the carrier's leg,

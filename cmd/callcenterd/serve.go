@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentphone/agentphone/assets"
+	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/admin"
 	"github.com/agentphone/agentphone/callcenter/center"
 	"github.com/agentphone/agentphone/callcenter/crm"
@@ -113,19 +115,25 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("IVR prompts: %w", err)
 	}
+	// Notes, callbacks and customers; the callback reminders run as long
+	// as the server and reach agents through the same forwarder. The CRM
+	// asks the center about live calls and the center asks the CRM for
+	// names and callbacks: the CRM gets a late-bound view of the center,
+	// set once the center exists and before any call can arrive.
+	live := &liveCenter{}
+	in.crm = crm.New(in.st, crm.WithLogger(log.With("part", "crm")), crm.WithSink(sink), crm.WithLive(live))
 	in.center, err = center.New(in.st, center.WithLogger(log.With("part", "center")),
-		center.WithEvents(sink), center.WithPrompts(prompts))
+		center.WithEvents(sink), center.WithPrompts(prompts),
+		center.WithCustomers(in.crm), center.WithCallbacks(in.crm, ""))
 	if err != nil {
 		return nil, fmt.Errorf("inbound call center: %w", err)
 	}
+	live.set(in.center)
 	in.centerDone = make(chan struct{})
 	go func() {
 		defer close(in.centerDone)
 		in.center.Run(ctx)
 	}()
-	// Notes, callbacks and customers; the callback reminders run as long
-	// as the server and reach agents through the same forwarder.
-	in.crm = crm.New(in.st, crm.WithLogger(log.With("part", "crm")), crm.WithSink(sink))
 	in.crmDone = make(chan struct{})
 	go func() {
 		defer close(in.crmDone)
@@ -136,6 +144,7 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	// built after it because it needs the edge's resolved address.
 	opts := []sipedge.Option{
 		sipedge.WithInbound(in.center.HandleInbound),
+		sipedge.WithOutbound(in.center.HandleOutbound),
 		sipedge.WithAgentActivity(in.center.AgentActivity),
 		sipedge.WithLogger(log.With("part", "sip")),
 		sipedge.WithRealm(cfg.Realm),
@@ -154,7 +163,8 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	if cfg.RingTime > 0 {
 		opts = append(opts, sipedge.WithRingTimeout(cfg.RingTime))
 	}
-	in.edge, err = sipedge.New(in.st, in.st, opts...)
+	// Every ended record also completes the callbacks it fulfils.
+	in.edge, err = sipedge.New(in.st, completingRecords{st: in.st, crm: in.crm, log: log.With("part", "records")}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +196,46 @@ func start(ctx context.Context, cfg config) (_ *instance, err error) {
 	go in.heartbeat(ctx, cfg.Heartbeat)
 	log.Info("callcenterd ready", "http", in.HTTPURL(), "sip", in.edge.Addr(), "trunk", cfg.TrunkAddr, "db", cfg.DB)
 	return in, nil
+}
+
+// liveCenter is the center as crm.Live, bound after both exist: the CRM
+// is built first because the center takes it (names, callbacks). Before
+// set, no call is live.
+type liveCenter struct{ c atomic.Pointer[center.Center] }
+
+func (l *liveCenter) set(c *center.Center) { l.c.Store(c) }
+
+// LiveCall implements crm.Live.
+func (l *liveCenter) LiveCall(callID, agent string) (crm.LiveCall, bool) {
+	c := l.c.Load()
+	if c == nil {
+		return crm.LiveCall{}, false
+	}
+	return c.LiveCall(callID, agent)
+}
+
+// completingRecords writes the edge's call records to the store and,
+// once an ended record is stored, tells the CRM (crm.Service.CallCompleted),
+// which marks done the callbacks that call fulfilled. A CRM failure is
+// logged, never the record's: the record is what must not be lost.
+type completingRecords struct {
+	st  sipedge.Records
+	crm *crm.Service
+	log *slog.Logger
+}
+
+func (r completingRecords) BeginCallRecord(ctx context.Context, rec callcenter.CallRecord) error {
+	return r.st.BeginCallRecord(ctx, rec)
+}
+
+func (r completingRecords) EndCallRecord(ctx context.Context, rec callcenter.CallRecord) error {
+	if err := r.st.EndCallRecord(ctx, rec); err != nil {
+		return err
+	}
+	if err := r.crm.CallCompleted(ctx, rec); err != nil {
+		r.log.Warn("callbacks of a completed call", "call", rec.CallID, "err", err)
+	}
+	return nil
 }
 
 // heartbeat records that the server is alive, so that after a crash the
