@@ -1,0 +1,254 @@
+package main
+
+// Call control on calls an agent placed to an outside number, consults and
+// transfers to outside numbers, and DTMF to the far end: the real
+// callcenterd with pstnsim as the carrier, audio checked by tones.
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/callcenter"
+	"github.com/agentphone/agentphone/callcenter/api"
+	"github.com/agentphone/agentphone/callcenter/pstnsim"
+	"github.com/agentphone/agentphone/phone"
+)
+
+// outsideTone is the voice of the second outside party (pstnsim's calls
+// after the first): the customer keeps custTone.
+const outsideTone = 1200
+
+// startOutside runs callcenterd and pstnsim like startInbound, but the
+// carrier's second and later calls speak outsideTone, so a customer and
+// an outside party are told apart.
+func startOutside(t *testing.T) (*instance, *pstnsim.Sim) {
+	t.Helper()
+	leakCheck(t)
+	first, err := pstnsim.ParseVoice("tone:1500")
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := pstnsim.ParseVoice("tone:1200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := pstnsim.New(pstnsim.WithListen("127.0.0.1:0"), pstnsim.WithRingTime(400*time.Millisecond),
+		pstnsim.WithLogger(testLog(t).With("part", "pstnsim")),
+		pstnsim.WithVoice(func(n int) audio.Source {
+			if n == 1 {
+				return first(n)
+			}
+			return later(n)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Start(context.Background()); err != nil {
+		t.Fatalf("start pstnsim: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	in := startServer(t, sim.Addr())
+	if err := sim.SetServer(in.SIPAddr()); err != nil {
+		t.Fatal(err)
+	}
+	tuneGroup(t, in, "sales", func(g *callcenter.SkillGroup) {
+		g.RingTimeout, g.ACW, g.ACWDuration, g.MaxWait = fastRing, true, fastACW, fastWait
+	})
+	tuneGroup(t, in, "support", func(g *callcenter.SkillGroup) {
+		g.RingTimeout, g.ACW, g.ACWDuration = fastRing, true, fastACW
+	})
+	return in, sim
+}
+
+// dialOut has the agent's phone dial number; the carrier answers. It
+// returns the agent's call, the customer, and the call's id as the
+// agent's event stream names it.
+func dialOut(t *testing.T, ctx context.Context, sim *pstnsim.Sim, a *agent, w *watcher, number string) (*phone.Call, *pstnsim.Call, string) {
+	t.Helper()
+	out, err := a.phone.Dial(ctx, number)
+	if err != nil {
+		t.Fatalf("%s dials %s: %v", a.wn, number, err)
+	}
+	var cust *pstnsim.Call
+	select {
+	case cust = <-sim.Answered():
+	case <-ctx.Done():
+		t.Fatal("the carrier never answered")
+	}
+	t.Cleanup(func() {
+		hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = cust.Hangup(hctx)
+	})
+	waitFor(t, 5*time.Second, a.wn+"'s call active", func() bool { return out.State() == phone.Active })
+	ev := decode[api.Call](t, w.next(t, api.EventCall, "outbound call talking", func(ev api.Event) bool {
+		c := decode[api.Call](t, ev)
+		return c.State == "talking" && c.To == number
+	}))
+	return out, cust, ev.ID
+}
+
+func partyNamed(cc api.CallControl, id string) api.Party {
+	for _, p := range cc.Parties {
+		if p.ID == id {
+			return p
+		}
+	}
+	return api.Party{}
+}
+
+// TestControlOutboundCall: 1001 dials an outside number; its keypad and
+// the DTMF endpoint both reach the customer (RFC 4733, recorded by
+// pstnsim); hold (customer hears music, 1001 nothing), resume; consult
+// 1002 (customer on music, the agents hear each other only), three-way
+// (each hears the other two), 1001 leaves and the customer talks on with
+// 1002. Records: the outbound call's and the consult leg's, linked.
+func TestControlOutboundCall(t *testing.T) {
+	in, sim := startOutside(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	a2 := newAgent(t, in, "1002", tone1002)
+	w1 := watch(t, "1001", a1.api)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	const number = "13912345678"
+
+	out, cust, callID := dialOut(t, ctx, sim, a1, w1, number)
+	talk(t, a1, cust, tone1001)
+
+	// DTMF: the agent's keypad through the room, then the API.
+	if err := out.SendDTMF("12#"); err != nil {
+		t.Fatalf("keypad: %v", err)
+	}
+	waitFor(t, 6*time.Second, "the customer receives 12#", func() bool { return cust.Digits() == "12#" })
+	if err := a1.api.SendDTMF(ctx, callID, "*9"); err != nil {
+		t.Fatalf("DTMF through the API: %v", err)
+	}
+	waitFor(t, 6*time.Second, "the customer receives *9", func() bool { return cust.Digits() == "12#*9" })
+	refusedWith(t, "DTMF by an agent not in the call", a2.api.SendDTMF(ctx, callID, "1"), api.CodeNotInCall)
+
+	// Hold and resume.
+	cc, err := a1.api.Hold(ctx, callID)
+	if err != nil || cc.State != api.ControlHeld {
+		t.Fatalf("hold: %+v, %v", cc, err)
+	}
+	if p := partyNamed(cc, "1001"); p.Name != "Li Lei" || p.Speaks {
+		t.Errorf("1001 on hold: %+v", p)
+	}
+	if p := partyNamed(cc, number); p.Kind != "customer" || p.State != "held" {
+		t.Errorf("customer on hold: %+v", p)
+	}
+	customerHearsMusic(t, cust, tone1001)
+	agentHearsNone(t, a1, custTone)
+	if cc, err := a1.api.Resume(ctx, callID); err != nil || cc.State != api.ControlTalking {
+		t.Fatalf("resume: %+v, %v", cc, err)
+	}
+	customerHearsAll(t, cust, tone1001)
+	agentHearsAll(t, a1, custTone)
+
+	// Consult 1002 (busy after login: refused), then idle.
+	_, err = a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetAgent, To: "1002"})
+	refusedWith(t, "consult busy 1002", err, api.CodeAgentBusy)
+	setIdle(t, a2)
+	if cc, err := a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetAgent, To: "1002"}); err != nil || cc.State != api.ControlConsulting {
+		t.Fatalf("consult: %+v, %v", cc, err)
+	}
+	ring := a2.nextCall(t, phone.Ringing)
+	if ring.Header("X-Parent-Call-ID") != callID {
+		t.Errorf("consult offer's parent %q, want %q", ring.Header("X-Parent-Call-ID"), callID)
+	}
+	if err := ring.Answer(ctx); err != nil {
+		t.Fatalf("1002 answers: %v", err)
+	}
+	leg2 := ring
+	customerHearsMusic(t, cust, tone1001, tone1002)
+	agentHearsAll(t, a1, tone1002)
+	agentHearsAll(t, a2, tone1001)
+	agentHearsNone(t, a2, custTone)
+
+	// Three-way.
+	cc, err = a1.api.Conference(ctx, callID)
+	if err != nil || cc.State != api.ControlConference {
+		t.Fatalf("conference: %+v, %v", cc, err)
+	}
+	if p := partyNamed(cc, "1002"); p.Name != "Han Meimei" || !p.Speaks {
+		t.Errorf("1002 in the conference: %+v", p)
+	}
+	customerHearsAll(t, cust, tone1001, tone1002)
+	agentHearsAll(t, a1, custTone, tone1002)
+	agentHearsAll(t, a2, custTone, tone1001)
+
+	// 1001 leaves: the customer and 1002 go on.
+	if err := out.Hangup(ctx); err != nil {
+		t.Fatalf("1001 hangs up: %v", err)
+	}
+	talk(t, a2, cust, tone1002)
+	agentHearsNone(t, a2, tone1001)
+	waitControl(t, w1, api.ControlEnded)
+	if cc, err := a2.api.Control(ctx, leg2.Header("X-Call-ID")); err != nil || cc.State != api.ControlTalking || cc.CallID != callID {
+		t.Errorf("1002's control: %+v, %v", cc, err)
+	}
+	hangUp(t, ctx, cust, leg2)
+
+	call, legs := recordsOf(t, in, callID, 2)
+	if call.Type != callcenter.CallAgentOutbound || call.Agent != "1001" || call.Callee != number ||
+		call.Result != callcenter.ResultAnswered || call.HangupBy != callcenter.PartyCallee {
+		t.Errorf("outbound call record %+v", call)
+	}
+	if l := legs[0]; l.Agent != "1002" || l.Type != callcenter.CallInternal || l.Caller != "1001" || l.Result != callcenter.ResultAnswered {
+		t.Errorf("consult leg record %+v", l)
+	}
+	waitFor(t, 6*time.Second, "1002 idle after the call", func() bool { return idleAgain(status(t, a2)) })
+	if st := status(t, a1); st.Activity != "none" {
+		t.Errorf("1001 after its call: %+v", st)
+	}
+}
+
+// TestControlOutboundTransfers: on a call 1001 placed, a blind transfer to
+// the support group rings its free member 2001, who then talks with the
+// customer; 1001 is gone. Before, with 2001 busy, the same transfer
+// fails and the customer is back with 1001.
+func TestControlOutboundTransfers(t *testing.T) {
+	in, sim := startOutside(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	a3 := newAgent(t, in, "2001", tone2001)
+	w1 := watch(t, "1001", a1.api)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	out, cust, callID := dialOut(t, ctx, sim, a1, w1, "13912345678")
+	talk(t, a1, cust, tone1001)
+	// 2001 is signed in but busy: the transfer fails at once and the
+	// customer is back with 1001, with the reason.
+	if _, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil {
+		t.Fatalf("transfer to support: %v", err)
+	}
+	w1.next(t, api.EventControl, "back after the failed transfer", func(ev api.Event) bool {
+		cc := decode[api.CallControl](t, ev)
+		return cc.State == api.ControlTalking && cc.Notice != nil && cc.Notice.Code == api.CodeAgentBusy
+	})
+	talk(t, a1, cust, tone1001)
+	setIdle(t, a3)
+	if cc, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil || cc.State != api.ControlTransferring {
+		t.Fatalf("transfer to support: %+v, %v", cc, err)
+	}
+	customerHearsMusic(t, cust, tone1001)
+	ring := a3.nextCall(t, phone.Ringing)
+	if ring.Header("X-Parent-Call-ID") != callID || ring.Header("X-Caller") != "13912345678" {
+		t.Errorf("transfer offer headers: parent %q caller %q", ring.Header("X-Parent-Call-ID"), ring.Header("X-Caller"))
+	}
+	if err := ring.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, "1001", out)
+	talk(t, a3, cust, tone2001)
+	hangUp(t, ctx, cust, ring)
+	call, legs := recordsOf(t, in, callID, 2)
+	if call.Agent != "1001" || call.Type != callcenter.CallAgentOutbound {
+		t.Errorf("call record %+v", call)
+	}
+	if l := legs[0]; l.Agent != "2001" || l.Type != callcenter.CallAgentOutbound || l.Caller != "13912345678" || l.Result != callcenter.ResultAnswered {
+		t.Errorf("transfer leg record %+v", l)
+	}
+}
