@@ -6,12 +6,15 @@ package main
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/api"
+	"github.com/agentphone/agentphone/callcenter/client"
 	"github.com/agentphone/agentphone/callcenter/pstnsim"
 	"github.com/agentphone/agentphone/phone"
 )
@@ -249,6 +252,188 @@ func TestControlOutboundTransfers(t *testing.T) {
 		t.Errorf("call record %+v", call)
 	}
 	if l := legs[0]; l.Agent != "2001" || l.Type != callcenter.CallAgentOutbound || l.Caller != "13912345678" || l.Result != callcenter.ResultAnswered {
+		t.Errorf("transfer leg record %+v", l)
+	}
+}
+
+// answeredOutside waits for the carrier to answer a call to an outside
+// number.
+func answeredOutside(t *testing.T, ctx context.Context, sim *pstnsim.Sim) *pstnsim.Call {
+	t.Helper()
+	select {
+	case c := <-sim.Answered():
+		t.Cleanup(func() {
+			hctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = c.Hangup(hctx)
+		})
+		return c
+	case <-ctx.Done():
+		t.Fatal("the carrier never answered the outside number")
+		return nil
+	}
+}
+
+// backWithNotice waits for the control event that returns the customer to
+// the agent with a notice code.
+func backWithNotice(t *testing.T, w *watcher, code string) api.CallControl {
+	t.Helper()
+	return decode[api.CallControl](t, w.next(t, api.EventControl, "back with notice "+code, func(ev api.Event) bool {
+		cc := decode[api.CallControl](t, ev)
+		return cc.State == api.ControlTalking && cc.Notice != nil && cc.Notice.Code == code
+	}))
+}
+
+// TestControlConsultOutsideNumber: 1001, on a hotline call, consults a
+// busy number (number_busy) and blind-transfers to an invalid one
+// (invalid_number): each time the customer is back with 1001 at once.
+// Then it consults an outside number that answers: the customer hears
+// music, 1001 and the outside party hear each other only, DTMF goes to
+// the consulted party; three-way: each hears the other two; 1001 leaves
+// and customer and outside party talk on. One record per leg, linked.
+func TestControlConsultOutsideNumber(t *testing.T) {
+	in, sim := startOutside(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	w1 := watch(t, "1001", a1.api)
+	setIdle(t, a1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	leg1 := answerCall(t, ctx, a1)
+	callID := leg1.Header("X-Call-ID")
+	talk(t, a1, cust, tone1001)
+	cc, err := a1.api.Control(ctx, callID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := partyNamed(cc, customer); p.Kind != "customer" || p.Name != "张伟" {
+		t.Errorf("customer party %+v, want the customer library's name", p)
+	}
+
+	// Busy and invalid numbers.
+	const busy, invalid, outside = "13912340486", "13912340404", "13912345678"
+	if cc, err := a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetNumber, To: busy}); err != nil || cc.State != api.ControlConsulting {
+		t.Fatalf("consult %s: %+v, %v", busy, cc, err)
+	}
+	if n := backWithNotice(t, w1, api.CodeNumberBusy).Notice; !strings.Contains(n.Message, busy) {
+		t.Errorf("busy notice %+v does not name the number", n)
+	}
+	customerHearsAll(t, cust, tone1001)
+	agentHearsAll(t, a1, custTone)
+	if cc, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetNumber, To: invalid}); err != nil || cc.State != api.ControlTransferring {
+		t.Fatalf("transfer to %s: %+v, %v", invalid, cc, err)
+	}
+	backWithNotice(t, w1, api.CodeNumberInvalid)
+	customerHearsAll(t, cust, tone1001)
+	agentHearsAll(t, a1, custTone)
+	_, err = a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetNumber, To: "12a"})
+	if ae := (*client.Error)(nil); !errors.As(err, &ae) || ae.Code != api.CodeBadRequest {
+		t.Errorf("consult a non-number: %v, want %s", err, api.CodeBadRequest)
+	}
+
+	// A consult that answers.
+	if _, err := a1.api.Consult(ctx, callID, api.Target{Kind: api.TargetNumber, To: outside}); err != nil {
+		t.Fatalf("consult %s: %v", outside, err)
+	}
+	other := answeredOutside(t, ctx, sim)
+	if other.From == customer {
+		t.Errorf("the outside party sees the customer's number %s as caller; want a center number", other.From)
+	}
+	customerHearsMusic(t, cust, tone1001, outsideTone)
+	agentHearsAll(t, a1, outsideTone)
+	agentHearsNone(t, a1, custTone)
+	customerHearsAll(t, other, tone1001)
+	waitFor(t, 6*time.Second, "the outside party does not hear the customer", func() bool {
+		return absent(lastReceived(other), 8000, custTone)
+	})
+	if err := a1.api.SendDTMF(ctx, callID, "7"); err != nil {
+		t.Fatalf("DTMF while consulting: %v", err)
+	}
+	waitFor(t, 6*time.Second, "the consulted party receives 7", func() bool { return other.Digits() == "7" })
+	if d := cust.Digits(); d != "" {
+		t.Errorf("the held customer received digits %q", d)
+	}
+
+	// Three-way, then 1001 leaves.
+	if cc, err := a1.api.Conference(ctx, callID); err != nil || cc.State != api.ControlConference {
+		t.Fatalf("conference: %+v, %v", cc, err)
+	}
+	customerHearsAll(t, cust, tone1001, outsideTone)
+	customerHearsAll(t, other, tone1001, custTone)
+	agentHearsAll(t, a1, custTone, outsideTone)
+	if err := leg1.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	customerHearsAll(t, cust, outsideTone)
+	customerHearsAll(t, other, custTone)
+	waitFor(t, 6*time.Second, "1001 gone from the customer's ear", func() bool {
+		return absent(lastReceived(cust), 8000, tone1001)
+	})
+	if err := cust.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-other.Done():
+	case <-time.After(6 * time.Second):
+		t.Fatal("the outside party is still connected after the customer hung up")
+	}
+
+	call, legs := recordsOf(t, in, callID, 4)
+	if call.Agent != "1001" || call.Result != callcenter.ResultAnswered {
+		t.Errorf("call record %+v", call)
+	}
+	results := map[string]callcenter.Result{}
+	for _, l := range legs {
+		results[l.Callee] = l.Result
+		if l.Agent != "1001" || l.Type != callcenter.CallAgentOutbound {
+			t.Errorf("leg record %+v", l)
+		}
+	}
+	if results[busy] != callcenter.ResultBusy || results[invalid] != callcenter.ResultInvalid || results[outside] != callcenter.ResultAnswered {
+		t.Errorf("leg results %v", results)
+	}
+}
+
+// TestControlTransferOutsideNumber: a blind transfer of a hotline call to
+// an outside number: the customer hears music while it rings, then talks
+// with the outside party; 1001 is gone (after-call work). The transfer
+// leg's record is the customer's call to that number.
+func TestControlTransferOutsideNumber(t *testing.T) {
+	in, sim := startOutside(t)
+	a1 := newAgent(t, in, "1001", tone1001)
+	w1 := watch(t, "1001", a1.api)
+	setIdle(t, a1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	cust := callHotline(t, ctx, sim, "1")
+	leg1 := answerCall(t, ctx, a1)
+	callID := leg1.Header("X-Call-ID")
+	talk(t, a1, cust, tone1001)
+	const outside = "13912340000" // answers after the full ring time
+	if cc, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetNumber, To: outside}); err != nil || cc.State != api.ControlTransferring {
+		t.Fatalf("transfer: %+v, %v", cc, err)
+	}
+	customerHearsMusic(t, cust, tone1001)
+	other := answeredOutside(t, ctx, sim)
+	waitDone(t, "1001", leg1)
+	customerHearsAll(t, cust, outsideTone)
+	customerHearsAll(t, other, custTone)
+	w1.waitStatus(t, "after-call work", isActivity("acw"))
+	if err := other.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-cust.Done():
+	case <-time.After(6 * time.Second):
+		t.Fatal("the customer is still connected after the outside party hung up")
+	}
+	call, legs := recordsOf(t, in, callID, 2)
+	if call.Agent != "1001" || call.Result != callcenter.ResultAnswered {
+		t.Errorf("call record %+v", call)
+	}
+	if l := legs[0]; l.Callee != outside || l.Caller != customer || l.Result != callcenter.ResultAnswered || l.HangupBy != callcenter.PartyCallee {
 		t.Errorf("transfer leg record %+v", l)
 	}
 }
