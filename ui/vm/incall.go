@@ -72,6 +72,9 @@ type TargetAgent struct {
 	Status           string // the status word, translated
 	// Selectable: only online agents take a transfer or a consult.
 	Selectable bool
+	// Refusal says why the agent cannot be chosen ("1002 Han Meimei is
+	// offline"), "" when selectable.
+	Refusal string
 }
 
 // TargetGroup is a skill-group row of the dialogs.
@@ -309,32 +312,54 @@ func (m *InCallVM) CloseDialog() {
 	_ = m.DialogError.Set("")
 }
 
+// staleTargets says whether a refusal means the loaded list is out of date.
+func staleTargets(code string) bool {
+	return code == api.CodeAgentBusy || code == api.CodeAgentOffline || code == api.CodeNoAgentsOnline
+}
+
 // LoadTargets fetches agents and groups for the dialog.
-func (m *InCallVM) LoadTargets() {
-	m.goCmd(func(ctx context.Context) {
-		tt, err := m.backend.TransferTargets(ctx)
-		if err != nil {
-			_ = m.DialogError.Set(lang.L("Cannot load agents and groups: {{.Error}}", map[string]any{"Error": err.Error()}))
-			return
+func (m *InCallVM) LoadTargets() { m.goCmd(m.reloadTargets) }
+
+// reloadTargets fetches agents and groups on the calling goroutine.
+func (m *InCallVM) reloadTargets(ctx context.Context) {
+	tt, err := m.backend.TransferTargets(ctx)
+	if err != nil {
+		_ = m.DialogError.Set(lang.L("Cannot load agents and groups: {{.Error}}", map[string]any{"Error": err.Error()}))
+		return
+	}
+	agents := make([]any, 0, len(tt.Agents))
+	for _, a := range tt.Agents {
+		ta := TargetAgent{WorkNumber: a.WorkNumber, Name: a.Name, Online: a.Online,
+			Status: statusWord(a.Status, a.Online), Selectable: a.Online}
+		ta.Refusal = agentRefusal(ta, a.Status)
+		agents = append(agents, ta)
+	}
+	groups := make([]any, 0, len(tt.Groups))
+	for _, g := range tt.Groups {
+		label := g.Label
+		if label == "" {
+			label = g.Name
 		}
-		agents := make([]any, 0, len(tt.Agents))
-		for _, a := range tt.Agents {
-			agents = append(agents, TargetAgent{WorkNumber: a.WorkNumber, Name: a.Name, Online: a.Online,
-				Status: statusWord(a.Status, a.Online), Selectable: a.Online})
-		}
-		groups := make([]any, 0, len(tt.Groups))
-		for _, g := range tt.Groups {
-			label := g.Label
-			if label == "" {
-				label = g.Name
-			}
-			groups = append(groups, TargetGroup{Name: g.Name, Label: label, Waiting: g.Waiting, Online: g.Online,
-				Detail:     lang.L("{{.Waiting}} waiting · {{.Online}} online", map[string]any{"Waiting": g.Waiting, "Online": g.Online}),
-				Selectable: g.Online > 0})
-		}
-		_ = m.Agents.Set(agents)
-		_ = m.Groups.Set(groups)
-	})
+		groups = append(groups, TargetGroup{Name: g.Name, Label: label, Waiting: g.Waiting, Online: g.Online,
+			Detail:     lang.L("{{.Waiting}} waiting · {{.Online}} online", map[string]any{"Waiting": g.Waiting, "Online": g.Online}),
+			Selectable: g.Online > 0})
+	}
+	_ = m.Agents.Set(agents)
+	_ = m.Groups.Set(groups)
+}
+
+// agentRefusal is why a target agent cannot take the call: the server
+// offers only idle agents, and one who is signed in but on a call or in
+// after-call work is not "offline" to the agent reading the message.
+func agentRefusal(a TargetAgent, status string) string {
+	name := agentLabel(a.WorkNumber, a.Name)
+	switch {
+	case a.Selectable:
+		return ""
+	case status == "offline" || status == "" || a.Status == "":
+		return lang.L("{{.Name}} is offline", map[string]any{"Name": name})
+	}
+	return lang.L("{{.Name}} is not free: {{.Status}}", map[string]any{"Name": name, "Status": a.Status})
 }
 
 // statusWord translates the server's status word of an agent.
@@ -390,6 +415,12 @@ func (m *InCallVM) Choose(t api.Target) {
 		if err != nil {
 			m.log.Info("transfer/consult", "kind", k, "err", err)
 			_ = m.DialogError.Set(failure(dialogWhat(k), err))
+			var re *RefusedError
+			if errors.As(err, &re) && staleTargets(re.Code) {
+				// The list said the target was free and it no longer is:
+				// show what the server sees now, the refusal stays.
+				m.reloadTargets(ctx)
+			}
 			return
 		}
 		m.mu.Lock()
@@ -415,7 +446,7 @@ func (m *InCallVM) unselectable(t api.Target) string {
 		items, _ := m.Agents.Get()
 		for _, it := range items {
 			if a := it.(TargetAgent); a.WorkNumber == t.To && !a.Selectable {
-				return lang.L("{{.Name}} is offline", map[string]any{"Name": agentLabel(a.WorkNumber, a.Name)})
+				return a.Refusal
 			}
 		}
 	case api.TargetGroup:

@@ -270,10 +270,10 @@ func TestTransferDialog(t *testing.T) {
 		t.Fatalf("dialog %v", DialogKind(k))
 	}
 	wantAgents := []TargetAgent{
-		{"1002", "Han Meimei", true, "Idle", true},
-		{"1003", "Wang Fang", true, "Talking", true},
-		{"1004", "Zhao Lei", false, "Offline", false},
-		{"1005", "Sun Li", true, "Training", true},
+		{"1002", "Han Meimei", true, "Idle", true, ""},
+		{"1003", "Wang Fang", true, "Talking", true, ""},
+		{"1004", "Zhao Lei", false, "Offline", false, "1004 Zhao Lei is offline"},
+		{"1005", "Sun Li", true, "Training", true, ""},
 	}
 	if got := untyped[TargetAgent](t, f.incall.Agents); !reflect.DeepEqual(got, wantAgents) {
 		t.Errorf("agents\n got %+v\nwant %+v", got, wantAgents)
