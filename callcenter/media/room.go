@@ -95,6 +95,8 @@ type Room struct {
 	ticks  uint64
 	// speakers counts this tick's speaking participants.
 	speakers int
+	// gone keeps the final counters of RTP legs that left, for logClosed.
+	gone []legStats
 	// events is the tick goroutine's scratch list of digits to report.
 	events []dtmfReport
 	stopCh chan struct{}
@@ -232,25 +234,37 @@ func (r *Room) Close() error {
 		p.detach()
 	}
 	r.readers.Wait()
-	r.logClosed(parts)
+	r.mu.Lock()
+	legs := r.gone
+	r.gone = nil
+	r.mu.Unlock()
+	for _, p := range parts {
+		if p.conn != nil {
+			legs = append(legs, legStats{p.name, p.Stats()})
+		}
+	}
+	r.logClosed(legs)
 	return nil
 }
 
-// logClosed writes one line per room with each RTP leg's counters, the
-// call's media quality summary (what Asterisk prints from RTCP at hang-up):
-// operators grep it, and callbench adds it up for the loss figures.
-func (r *Room) logClosed(parts []*Participant) {
+type legStats struct {
+	name string
+	st   Stats
+}
+
+// logClosed writes one line per room with the counters of every RTP leg
+// it had, the call's media quality summary (what Asterisk prints from RTCP
+// at hang-up): operators grep it, and callbench adds it up for the loss
+// figures. A leg that joined twice appears twice.
+func (r *Room) logClosed(legs []legStats) {
 	if !r.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	attrs := make([]any, 0, 1+len(parts))
+	attrs := make([]any, 0, 1+len(legs))
 	attrs = append(attrs, slog.Uint64("ticks", r.ticks))
-	for _, p := range parts {
-		if p.conn == nil {
-			continue
-		}
-		s := p.Stats()
-		attrs = append(attrs, slog.Group(p.name,
+	for _, l := range legs {
+		s := l.st
+		attrs = append(attrs, slog.Group(l.name,
 			slog.Uint64("in", s.PacketsIn), slog.Uint64("out", s.PacketsOut),
 			slog.Uint64("lost", s.Lost), slog.Uint64("late", s.Late),
 			slog.Uint64("concealed", s.Concealed), slog.Uint64("wrongsrc", s.DroppedWrongSource)))
@@ -270,6 +284,11 @@ func (r *Room) remove(p *Participant) (stopCtx func() bool, ok bool) {
 		return nil, false
 	}
 	r.parts = slices.Delete(r.parts, i, i+1)
+	if p.conn != nil {
+		// Its counters go into the room's closing line (logClosed): a
+		// leg that left (transfer, hang-up under call control) counts too.
+		r.gone = append(r.gone, legStats{p.name, p.Stats()})
+	}
 	if err := r.reconfigure(); err != nil {
 		// Removing a participant can only lower the rate, and resamplers
 		// between rates that worked before cannot fail now.

@@ -196,12 +196,12 @@ func (d *daemon) scan(line string) {
 // addRoomLine adds one "room closed" line's leg counters to s.
 func addRoomLine(s *ServerLegStats, line string) {
 	s.Rooms++
-	legs := map[string]bool{}
 	for _, m := range legField.FindAllStringSubmatch(line, -1) {
-		legs[m[1]] = true
 		n, _ := strconv.ParseUint(m[3], 10, 64)
 		switch m[2] {
 		case "in":
+			// Every leg has one "in" (a leg that joined twice, twice).
+			s.Legs++
 			s.In += n
 		case "out":
 			s.Out += n
@@ -215,7 +215,6 @@ func addRoomLine(s *ServerLegStats, line string) {
 			s.WrongSource += n
 		}
 	}
-	s.Legs += len(legs)
 }
 
 func (d *daemon) mediaStats() ServerLegStats {
