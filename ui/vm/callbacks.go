@@ -117,7 +117,17 @@ func (m *CallbacksVM) Load() {
 	gen := m.gen
 	m.mu.Unlock()
 	m.goCmd(func(ctx context.Context) {
-		items, err := m.backend.Callbacks(ctx, startOfDay(m.now(), m.loc))
+		today := startOfDay(m.now(), m.loc)
+		items, err := m.backend.Callbacks(ctx, today)
+		var missed []api.Callback
+		if err == nil {
+			// Yesterday's callbacks that expired uncalled are still work
+			// to do: they stay on today's plan until rescheduled (which
+			// makes them pending again) or deleted. The server expires a
+			// callback only when its day has ended, so an expired one is
+			// never among today's own.
+			missed, err = m.backend.Callbacks(ctx, today.AddDate(0, 0, -1))
+		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		if gen != m.gen || ctx.Err() != nil {
@@ -130,8 +140,23 @@ func (m *CallbacksVM) Load() {
 		}
 		_ = m.Message.Set("")
 		m.items = items
+		for _, cb := range missed {
+			if cb.State == api.CallbackExpired && !m.has(cb.ID) {
+				m.items = append(m.items, cb)
+			}
+		}
 		m.render()
 	})
+}
+
+// has says whether the list holds callback id. Call with mu held.
+func (m *CallbacksVM) has(id int64) bool {
+	for _, it := range m.items {
+		if it.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Call dials the callback's number now.
@@ -143,8 +168,18 @@ func (m *CallbacksVM) Call(r CallbackRow) {
 
 // Reschedule moves a callback to a new time.
 func (m *CallbacksVM) Reschedule(r CallbackRow, due time.Time) {
+	// The stored remark, not the row's: an earlier day's row shows its
+	// date in front of it.
+	remark := r.Remark
+	m.mu.Lock()
+	for _, it := range m.items {
+		if it.ID == r.ID {
+			remark = it.Remark
+		}
+	}
+	m.mu.Unlock()
 	m.goCmd(func(ctx context.Context) {
-		cb, err := m.backend.UpdateCallback(ctx, r.ID, api.CallbackInput{DueAt: due, Remark: r.Remark})
+		cb, err := m.backend.UpdateCallback(ctx, r.ID, api.CallbackInput{DueAt: due, Remark: remark})
 		if err != nil {
 			m.log.Info("reschedule callback", "err", err)
 			_ = m.Message.Set(failure(lang.L("Reschedule"), err))
@@ -307,7 +342,7 @@ func sameDay(a, b time.Time, loc *time.Location) bool {
 func (m *CallbacksVM) put(cb api.Callback) {
 	for i, it := range m.items {
 		if it.ID == cb.ID {
-			if sameDay(cb.DueAt, m.now(), m.loc) {
+			if sameDay(cb.DueAt, m.now(), m.loc) || (cb.State == api.CallbackExpired && !cb.DueAt.After(m.now())) {
 				m.items[i] = cb
 			} else {
 				// Rescheduled to another day: not today's any more.
@@ -341,6 +376,11 @@ func (m *CallbacksVM) render() {
 		r := CallbackRow{ID: it.ID, When: it.DueAt.In(m.loc).Format("15:04"), Number: it.Number, Name: it.Name,
 			Remark: it.Remark, State: callbackState(it.State), Expired: it.State == api.CallbackExpired,
 			Done: it.State == api.CallbackDone, DueAt: it.DueAt}
+		if !sameDay(it.DueAt, now, m.loc) {
+			// An earlier day's (expired) callback: the date goes on the
+			// remark line, so the time column stays one width.
+			r.Remark = strings.TrimSuffix(it.DueAt.In(m.loc).Format("01-02")+" · "+it.Remark, " · ")
+		}
 		r.Due = it.State == api.CallbackPending && !it.DueAt.After(now)
 		if r.Due {
 			due++

@@ -136,7 +136,7 @@ func TestCallbacksTab(t *testing.T) {
 	}
 	f.callbacks.Load()
 	f.wait()
-	if r := f.work.requests(); len(r) != 1 || r[0] != "callbacks 2025-03-04" {
+	if r := f.work.requests(); len(r) != 2 || r[0] != "callbacks 2025-03-04" || r[1] != "callbacks 2025-03-03" {
 		t.Errorf("requests %q", r)
 	}
 	type line struct {

@@ -398,4 +398,22 @@ func TestCallbacksAgainstRealServer(t *testing.T) {
 	if b := getStr(a.callbacks.Badge); b != "" {
 		t.Errorf("badge %q after the callback was done", b)
 	}
+
+	// Yesterday's callback nobody called: the server expires it, and the
+	// tab keeps it on today's plan (dated) until it is rescheduled.
+	if _, err := s.st.CreateCallback(ctx, callcenter.Callback{Agent: "1001", Number: "02161234567", Remark: "Renewal",
+		DueAt: t0.Add(-20 * time.Hour), State: callcenter.CallbackPending, CreatedAt: t0.Add(-48 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	a.callbacks.Load()
+	eventually(t, "yesterday's expired callback", func() bool { return len(callbackRows(a.callbacks.Rows)) == 2 })
+	old := callbackRows(a.callbacks.Rows)[0]
+	if !old.Expired || old.State != "Expired" || old.When != "14:00" || old.Remark != "03-03 · Renewal" || old.Name != "Acme Ltd" {
+		t.Fatalf("expired row %+v", old)
+	}
+	a.callbacks.Reschedule(old, s.clock().Add(time.Hour))
+	eventually(t, "rescheduled to today", func() bool {
+		r := callbackRows(a.callbacks.Rows)
+		return len(r) == 2 && r[1].When == "11:31" && r[1].State == "Pending" && r[1].Remark == "Renewal"
+	})
 }
