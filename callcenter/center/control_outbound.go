@@ -72,7 +72,7 @@ func liveErr(ok bool) error {
 // answered (talks or talked on it). ok is false when the agent has no
 // part in the call now.
 func (s *session) live(agent string) (crm.LiveCall, bool) {
-	lc := crm.LiveCall{Customer: s.call.Caller()}
+	lc := crm.LiveCall{CallID: s.call.ID(), Customer: s.call.Caller()}
 	if slices.ContainsFunc(s.parties, func(p *party) bool { return p.wn == agent }) {
 		lc.Answered = true
 		return lc, true
@@ -121,7 +121,7 @@ func (c *Center) LiveCall(callID, agent string) (crm.LiveCall, bool) {
 		// Queue offers hold the agent on the customer call's id; after a
 		// transfer to a group they carry the transfer leg's id.
 		if q := c.calls[a.call]; q != nil && (callID == q.id || callID == q.ic.OfferID()) {
-			return crm.LiveCall{Customer: q.ic.Caller()}, true
+			return crm.LiveCall{CallID: q.id, Customer: q.ic.Caller()}, true
 		}
 	}
 	return crm.LiveCall{}, false

@@ -57,6 +57,9 @@ type Live interface {
 
 // LiveCall is one live call as an agent on it sees it.
 type LiveCall struct {
+	// CallID is the customer call's id, also when asked by a consult or
+	// transfer leg's id (a leg still ringing has no record to link it).
+	CallID   string
 	Customer string // the customer's number; "" when unknown or internal
 	Answered bool   // the agent answered it (talks or talked on it)
 }
@@ -225,6 +228,14 @@ func (s *Service) view(ctx context.Context, callID, agent string) (callView, err
 		}
 	case !errors.Is(err, callcenter.ErrNotFound):
 		return v, fmt.Errorf("call %s: %w", callID, err)
+	}
+	if v.id == callID && s.live != nil {
+		// A leg still ringing has no record yet: the live center names
+		// its customer call, so its box and notes hang on that call from
+		// the start and stay usable once the leg is answered.
+		if lc, ok := s.live.LiveCall(callID, agent); ok && lc.CallID != "" {
+			v.id = lc.CallID
+		}
 	}
 	if v.id != callID {
 		root, err := s.st.CallRecord(ctx, v.id)

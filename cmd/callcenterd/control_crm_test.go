@@ -49,27 +49,31 @@ func TestTransferNotesAndIDs(t *testing.T) {
 	}
 	ring2 := a2.nextCall(t, phone.Ringing)
 	leg2ID := ring2.Header("X-Call-ID")
-	// Notes hang on the customer call: the receiving agent names it by
-	// X-Parent-Call-ID. (A box opened by the leg's id while it rings is
-	// keyed by that id and no longer matches once the leg's record links
-	// it to the customer call: a crm limitation, see DECISIONS.)
+	// Notes hang on the customer call. The receiving agent names the call
+	// by its leg's id (X-Call-ID, what its screen shows): while the leg
+	// rings the live center resolves it to the customer call, and once
+	// answered its record does, so the same box serves throughout.
 	if ring2.Header("X-Parent-Call-ID") != callID {
 		t.Fatalf("transfer offer's parent %q", ring2.Header("X-Parent-Call-ID"))
 	}
-	if _, err := a2.api.OpenNotes(ctx, callID); err != nil {
-		t.Fatalf("1002 opens the notes while ringing: %v", err)
+	box, err := a2.api.OpenNotes(ctx, leg2ID)
+	if err != nil {
+		t.Fatalf("1002 opens the notes by its leg id while ringing: %v", err)
 	}
-	_, err := a2.api.AddNote(ctx, callID, "too early")
+	if box.CallID != callID || len(box.Notes) != 1 || box.Notes[0].Editable {
+		t.Errorf("1002's box %+v: want the customer call's, with 1001's note read-only", box)
+	}
+	_, err = a2.api.AddNote(ctx, leg2ID, "too early")
 	refusedWith(t, "1002's note while ringing", err, api.CodeNotAnsweredYet)
 	if err := ring2.Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, "1001", leg1)
 	talk(t, a2, cust, tone1002)
-	if _, err := a2.api.AddNote(ctx, callID, "refund approved"); err != nil {
+	if _, err := a2.api.AddNote(ctx, leg2ID, "refund approved"); err != nil {
 		t.Fatalf("1002's note once answered: %v", err)
 	}
-	if _, err := a2.api.CloseNotes(ctx, callID); err != nil {
+	if _, err := a2.api.CloseNotes(ctx, leg2ID); err != nil {
 		t.Fatal(err)
 	}
 
