@@ -253,3 +253,51 @@ func TestParseMachineBusy(t *testing.T) {
 		t.Error("a stat without a cpu line parsed")
 	}
 }
+
+// TestLoadFigures checks issue 4's targets at full size. It takes about
+// three minutes and needs the machine to itself, so it runs only with
+// LOAD=1 (like cmd/callcenterd's TestInboundLoad):
+//
+//	LOAD=1 go test -run TestLoadFigures -v -timeout 15m ./cmd/callbench
+func TestLoadFigures(t *testing.T) {
+	if os.Getenv("LOAD") == "" {
+		t.Skip("load test: set LOAD=1")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
+	defer cancel()
+	bin := os.Getenv("CALLBENCH_BIN")
+	t.Run("G.711 CPU and 500 calls", func(t *testing.T) {
+		res, err := runMedia(ctx, mediaConfig{Calls: 500, Codec: "PCMU", Window: 20 * time.Second, Rate: 100, Check: 4, Bin: bin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		res.print(&out)
+		t.Log("\n" + out.String())
+		if got := res.CPUPerCallSecond(); got > 2 {
+			t.Errorf("server CPU %.2f CPU-ms per call-second, target ≤ 2", got)
+		}
+		if res.Failed > 0 || res.SpotsOK() != len(res.Spots) {
+			t.Errorf("%d calls failed, tones passed on %d of %d", res.Failed, res.SpotsOK(), len(res.Spots))
+		}
+		if g, s := res.GenBadRatio(), res.ServerBadRatio(); g >= 0.005 || s >= 0.005 {
+			t.Errorf("late or lost frames: generator %.2f%%, server %.2f%%, target < 0.5%% (other processes' load in the report)", 100*g, 100*s)
+		}
+	})
+	t.Run("setup 200 calls per second", func(t *testing.T) {
+		if _, err := exec.LookPath("sipp"); err != nil {
+			t.Skip("sipp not installed (Debian package sip-tester)")
+		}
+		res, err := runSetup(ctx, setupConfig{Procs: 4, Rate: 200, Calls: 2000, Hold: time.Second,
+			Scenarios: moduleRoot() + "/cmd/callcenterd/testdata/sipp", Bin: bin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		res.print(&out)
+		t.Log("\n" + out.String())
+		if res.Failed > 0 || res.UASFailed != "" || res.Successful != 2000 || res.Rate() < 190 {
+			t.Errorf("setup: %d failed, %d successful at %.0f calls/s, carrier %q", res.Failed, res.Successful, res.Rate(), res.UASFailed)
+		}
+	})
+}
