@@ -219,6 +219,7 @@ func newCallbacksView(m *vm.CallbacksVM, win func() fyne.Window) *callbacksView 
 			},
 		})
 	})
+	noSelection(v.list)
 	v.empty = widget.NewLabel(lang.L("No callbacks today"))
 	v.empty.Alignment = fyne.TextAlignCenter
 	v.empty.Importance = widget.LowImportance
@@ -468,6 +469,7 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 		val, _ := it.(binding.Untyped).Get()
 		o.(*trackRow).set(val.(vm.TrackRow))
 	})
+	noSelection(p.track)
 	p.unknown = widget.NewLabel(lang.L("This caller is not in the customer library"))
 	p.unknown.Importance = widget.LowImportance
 	p.unknown.Wrapping = fyne.TextWrapWord

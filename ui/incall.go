@@ -249,6 +249,8 @@ func newTargetDialog(m *vm.InCallVM) *targetDialog {
 		val, _ := it.(binding.Untyped).Get()
 		o.(*groupRow).set(val.(vm.TargetGroup), d)
 	})
+	noSelection(d.agents)
+	noSelection(d.groups)
 	d.number = widget.NewEntry()
 	d.number.SetPlaceHolder(lang.L("Outside number"))
 	d.dial = widget.NewButtonWithIcon("", icon("phone"), func() {
@@ -387,4 +389,11 @@ func (r *groupRow) set(g vm.TargetGroup, d *targetDialog) {
 	} else {
 		r.button.Disable()
 	}
+}
+
+// noSelection keeps a list's rows from staying highlighted when tapped:
+// their buttons act, a row itself is not something to select, and a blue
+// bar on a disabled row reads as if it had been chosen.
+func noSelection(l *widget.List) {
+	l.OnSelected = func(id widget.ListItemID) { l.Unselect(id) }
 }

@@ -205,10 +205,20 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	showWhenSet(v.message, m.Message, phoneTab)
 	showWhenSet(v.audioRow, m.AudioNotice, phoneTab)
 	// The ringing pop covers the bar and shows the customer itself.
+	// While consulting, the consult view names the customer: the card
+	// gives its room back so the consult's parties, its buttons and the
+	// hang-up stay in view without scrolling.
+	consulting := func() bool {
+		if v.work == nil {
+			return false
+		}
+		on, _ := p.work.incall.Consulting.Get()
+		return on
+	}
 	cardShown := func() {
 		vis, _ := p.pop.Visible.Get()
 		ringing, _ := m.Incoming.Get()
-		if show := vis && !ringing; show != v.cardBox.Visible() {
+		if show := vis && !ringing && !consulting(); show != v.cardBox.Visible() {
 			if show {
 				v.cardBox.Show()
 			} else {
@@ -220,6 +230,9 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	v.cardBox.Hide()
 	p.pop.Visible.AddListener(binding.NewDataListener(cardShown))
 	m.Incoming.AddListener(binding.NewDataListener(cardShown))
+	if v.work != nil {
+		p.work.incall.Consulting.AddListener(binding.NewDataListener(cardShown))
+	}
 
 	v.history = newHistoryView(p.history)
 	top := container.NewVBox(v.header, widget.NewSeparator(), v.statusView.content)

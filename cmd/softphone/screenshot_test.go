@@ -24,6 +24,7 @@ import (
 	"github.com/agentphone/agentphone/callcenter"
 	"github.com/agentphone/agentphone/callcenter/admin"
 	"github.com/agentphone/agentphone/callcenter/center"
+	"github.com/agentphone/agentphone/callcenter/crm"
 	"github.com/agentphone/agentphone/callcenter/ivr"
 	"github.com/agentphone/agentphone/callcenter/pstnsim"
 	"github.com/agentphone/agentphone/callcenter/server"
@@ -194,6 +195,7 @@ func TestScreenshots(t *testing.T) {
 		app.stop(t)
 		_ = shot // checked above; not one of the docs' pictures
 	})
+	t.Run("in-call work", func(t *testing.T) { inCallShots(t, bin, cc) })
 	t.Logf("screenshot test took %v", time.Since(start).Round(time.Millisecond))
 }
 
@@ -265,6 +267,29 @@ type centerd struct {
 	cc   *center.Center
 	edge *sipedge.Edge
 	sim  *pstnsim.Sim
+	st   *store.SQLite
+	// crm keeps notes, callbacks and customers, with its reminder loop
+	// running, as callcenterd's serve wires it.
+	crm *crm.Service
+}
+
+// completingRecords stores the edge's records and tells the CRM of each
+// ended one, which marks done the callbacks it fulfilled (as
+// cmd/callcenterd does).
+type completingRecords struct {
+	st  *store.SQLite
+	crm *crm.Service
+}
+
+func (r completingRecords) BeginCallRecord(ctx context.Context, rec callcenter.CallRecord) error {
+	return r.st.BeginCallRecord(ctx, rec)
+}
+
+func (r completingRecords) EndCallRecord(ctx context.Context, rec callcenter.CallRecord) error {
+	if err := r.st.EndCallRecord(ctx, rec); err != nil {
+		return err
+	}
+	return r.crm.CallCompleted(ctx, rec)
 }
 
 func startCenter(t *testing.T) *centerd {
@@ -292,12 +317,20 @@ func startCenter(t *testing.T) *centerd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &centerd{}
+	c := &centerd{st: st}
+	c.crm = crm.New(st, crm.WithLogger(log.With("part", "crm")), crm.WithSink(sink))
 	c.cc, err = center.New(st, center.WithLogger(log.With("part", "center")),
-		center.WithEvents(sink), center.WithPrompts(prompts))
+		center.WithEvents(sink), center.WithPrompts(prompts),
+		center.WithCustomers(c.crm), center.WithCallbacks(c.crm, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
+	crmDone := make(chan struct{})
+	go func() {
+		defer close(crmDone)
+		c.crm.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-crmDone })
 	ccDone := make(chan struct{})
 	go func() {
 		defer close(ccDone)
@@ -313,7 +346,7 @@ func startCenter(t *testing.T) *centerd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.sim.Close() })
-	c.edge, err = sipedge.New(st, st,
+	c.edge, err = sipedge.New(st, completingRecords{st: st, crm: c.crm},
 		sipedge.WithInbound(c.cc.HandleInbound),
 		sipedge.WithAgentActivity(c.cc.AgentActivity),
 		sipedge.WithLogger(log.With("part", "sip")),
@@ -340,6 +373,8 @@ func startCenter(t *testing.T) *centerd {
 		server.WithSIPRegistrar(c.edge.Addr()),
 		server.WithPresence(c.edge.Registered),
 		server.WithCenter(c.cc),
+		server.WithCRM(c.crm),
+		server.WithController(c.cc),
 	)
 	sink.Set(api)
 	t.Cleanup(func() { api.Close() })

@@ -542,6 +542,11 @@ func (m *InCallVM) render() {
 	c := m.ctl.Consult
 	if c != nil {
 		conParty = consultName(c)
+		if c.Name == "" && c.Target.Kind == api.TargetAgent {
+			// The server may name only the work number: the dialog's
+			// list, which the consult was chosen from, has the name.
+			conParty = m.agentName(c.Target.To)
+		}
 		conState = partyState(c.State)
 	}
 	if consulting && custState == "" {
@@ -572,6 +577,17 @@ func (m *InCallVM) render() {
 	}
 	_ = m.BannerKind.Set(int(kind))
 	_ = m.Banner.Set(text)
+}
+
+// agentName is "1003 Zhao Lei" from the loaded targets, else the number.
+func (m *InCallVM) agentName(work string) string {
+	items, _ := m.Agents.Get()
+	for _, it := range items {
+		if a := it.(TargetAgent); a.WorkNumber == work {
+			return agentLabel(a.WorkNumber, a.Name)
+		}
+	}
+	return work
 }
 
 func consultName(c *api.Consult) string {

@@ -88,10 +88,29 @@ func NewNotesVM(b CRM, calls *PopVM, opts ...NotesOption) *NotesVM {
 	return m
 }
 
-// Close cancels requests in flight and waits for them.
+// closeTimeout bounds closing the box when the panel goes away (logout,
+// quitting): the app must not hang on an unreachable server.
+const closeTimeout = 3 * time.Second
+
+// Close cancels requests in flight, waits for them, and closes the box the
+// panel has open. The server keeps one open box per agent across
+// sessions: a box left open at logout would refuse every note box of the
+// agent's next session, with nothing in that session able to close it.
 func (m *NotesVM) Close() {
 	m.cancel()
 	m.wg.Wait()
+	m.mu.Lock()
+	id := m.open
+	m.open = ""
+	m.mu.Unlock()
+	if id == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if _, err := m.backend.CloseNotes(ctx, id); err != nil {
+		m.log.Warn("close the note box on the way out", "call", id, "err", err)
+	}
 }
 
 // Wait waits for requests in flight (tests).

@@ -292,6 +292,13 @@ func TestNotesAgainstRealServer(t *testing.T) {
 		t.Errorf("server's open box %q, want c2", open)
 	}
 
+	// Logging out (the panel closes) closes the open box: the next
+	// session's calls get theirs.
+	a.notes.Close()
+	if open := s.svc.OpenBox("1001"); open != "" {
+		t.Errorf("box of %s left open after the panel closed", open)
+	}
+
 	// The notes are in the store on c1, the latest text.
 	notes, err := s.svc.Notes(ctx, "13800138000")
 	if err != nil || len(notes) != 2 || notes[0].CallID != "c1" || notes[0].Text != "Asked about delivery; wants it Friday" {
