@@ -85,6 +85,9 @@ type CallRecord struct {
 	Codec       string    `json:"codec,omitempty"`
 	// ParentID links a consult or transfer leg to its customer call.
 	ParentID string `json:"parent_id,omitempty"`
+	// Notes are the customer call's notes, oldest first (GET /v1/calls,
+	// on servers with notes enabled).
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // Event is one message on the WebSocket /v1/events. Seq increases by one for

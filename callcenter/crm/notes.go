@@ -2,7 +2,9 @@ package crm
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/agentphone/agentphone/callcenter"
 )
@@ -130,5 +132,25 @@ func (s *Service) Notes(ctx context.Context, customer string) ([]callcenter.Note
 	if err != nil {
 		return nil, fmt.Errorf("notes of %s: %w", n, err)
 	}
+	return notes, nil
+}
+
+// CallNotes returns the notes of one customer call, oldest first: they are
+// part of its record. A consult or transfer leg's id gives the notes of
+// the customer call it was made from.
+func (s *Service) CallNotes(ctx context.Context, callID string) ([]callcenter.Note, error) {
+	id := callID
+	rec, err := s.st.CallRecord(ctx, callID)
+	switch {
+	case err == nil && rec.ParentID != "":
+		id = rec.ParentID
+	case err != nil && !errors.Is(err, callcenter.ErrNotFound):
+		return nil, fmt.Errorf("notes of call %s: %w", callID, err)
+	}
+	notes, err := s.st.Notes(ctx, callcenter.NoteFilter{CallID: id})
+	if err != nil {
+		return nil, fmt.Errorf("notes of call %s: %w", id, err)
+	}
+	slices.Reverse(notes)
 	return notes, nil
 }

@@ -72,6 +72,19 @@ func (s *Server) handleCalls(w http.ResponseWriter, r *http.Request, id identity
 	for i, rec := range recs {
 		out[i] = wireRecord(rec)
 	}
+	if s.crm != nil {
+		// Notes are part of the call record.
+		for i := range out {
+			ns, err := s.crm.CallNotes(r.Context(), out[i].CallID)
+			if err != nil {
+				writeInternal(w, fmt.Errorf("call records of %s: %w", id.agent.WorkNumber, err))
+				return
+			}
+			if len(ns) > 0 {
+				out[i].Notes = s.wireNotes(r.Context(), id.agent.WorkNumber, ns)
+			}
+		}
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -162,6 +162,24 @@ func TestCRMNotes(t *testing.T) {
 	}
 	e.want(http.MethodPut, "/v1/notes/9999", alice, `{"text":"x"}`, http.StatusNotFound, api.CodeNotFound)
 	e.want(http.MethodDelete, path, alice, "", http.StatusMethodNotAllowed, api.CodeBadRequest)
+
+	// The notes are part of the call's record, oldest first, also on
+	// Bob's transfer leg; a call without notes has none.
+	recs := decodeJSONBody[[]api.CallRecord](t, e.want(http.MethodGet, "/v1/calls", alice, "", http.StatusOK, ""))
+	byID := map[string]api.CallRecord{}
+	for _, r := range recs {
+		byID[r.CallID] = r
+	}
+	if ns := byID["c1"].Notes; len(ns) != 2 || ns[0].Text != "wants a refund of ¥100" || !ns[0].Editable || ns[1].Agent != "1002" {
+		t.Errorf("c1's record notes %+v", ns)
+	}
+	if ns := byID["c2"].Notes; len(ns) != 0 {
+		t.Errorf("c2's record notes %+v, want none", ns)
+	}
+	recs = decodeJSONBody[[]api.CallRecord](t, e.want(http.MethodGet, "/v1/calls", bob, "", http.StatusOK, ""))
+	if len(recs) != 1 || recs[0].CallID != "t1" || recs[0].ParentID != "c1" || len(recs[0].Notes) != 2 || recs[0].Notes[0].Editable {
+		t.Errorf("Bob's records %+v: want the transfer leg with the customer call's two notes", recs)
+	}
 }
 
 func TestCRMCallbacksAndEvents(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -437,7 +438,7 @@ func TestCalls(t *testing.T) {
 	want := api.CallRecord{CallID: "c2", Type: "inbound", Caller: "13800000000", Callee: "4008001234", Agent: "1001",
 		Number: "4008001234", StartedAt: t0.Add(-2 * time.Hour), AnsweredAt: t0.Add(-2*time.Hour + 5*time.Second),
 		EndedAt: t0.Add(-2*time.Hour + 65*time.Second), DurationSec: 60, Result: "answered", HangupBy: "caller", Codec: "opus"}
-	if len(recs) != 3 || recs[1] != want {
+	if len(recs) != 3 || !reflect.DeepEqual(recs[1], want) {
 		t.Fatalf("record\n%+v\nwant\n%+v", recs[1], want)
 	}
 	if recs[0].Result != "busy" || recs[0].DurationSec != 0 || !recs[0].AnsweredAt.IsZero() {
