@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
+	"go.uber.org/goleak"
 )
 
 func TestParseSDP(t *testing.T) {
@@ -209,6 +210,15 @@ func TestMediaSmoke(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go tool to build callcenterd")
 	}
+	// Registered first, so it runs after every other cleanup: the
+	// generators' goroutines (RTP pacer, SIP servers) end with the run.
+	opts := []goleak.Option{
+		goleak.IgnoreCurrent(),
+		// sipgo's transaction goroutines end a little after the UA closes.
+		goleak.IgnoreTopFunction("time.Sleep"),
+		goleak.IgnoreAnyFunction("github.com/emiago/sipgo/sip.(*transactionFSM).run"),
+	}
+	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// CALLBENCH_BIN may name a built callcenterd; else it is built here.
