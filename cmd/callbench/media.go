@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentphone/agentphone/audio"
+	"github.com/agentphone/agentphone/callcenter/admin"
 )
 
 // Tones: the agents say agentFreq, the customers customerFreq. Both
@@ -211,7 +212,7 @@ func runMedia(ctx context.Context, cfg mediaConfig) (res mediaResult, err error)
 			defer func() { <-sem; wg.Done() }()
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			if err := ag.register(rctx, d.sip, agentNumber(i), "demo1234"); err != nil {
+			if err := ag.register(rctx, d.sip, agentNumber(i), admin.DemoPassword); err != nil {
 				regMu.Lock()
 				regErr = errors.Join(regErr, err)
 				regMu.Unlock()

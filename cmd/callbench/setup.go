@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentphone/agentphone/callcenter/admin"
 )
 
 // errNoSipp means the setup figure cannot be measured here.
@@ -157,7 +159,7 @@ func runSetup(ctx context.Context, cfg setupConfig) (res setupResult, err error)
 		procs[i].agent = agentNumber(i)
 		procs[i].stf = filepath.Join(dir, fmt.Sprintf("uac%d.csv", i))
 		cmd, err := sippCmd(ctx, procs[i].port, "-sf", scen("register.xml"), "-m", "1", "-key", "agent", procs[i].agent,
-			"-au", procs[i].agent, "-ap", "demo1234", "-timeout", "20s", "-timeout_error")
+			"-au", procs[i].agent, "-ap", admin.DemoPassword, "-timeout", "20s", "-timeout_error")
 		if err != nil {
 			return res, err
 		}
