@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"image"
+	"image/color"
 	"os/exec"
 	"testing"
 	"time"
@@ -44,6 +45,29 @@ func dialogCloseAt(s *screen) image.Point {
 }
 func firstAgentActionAt(s *screen) image.Point {
 	return image.Pt(s.window.Dx()/2+173, s.window.Dy()/2-320+151)
+}
+
+// dialogShown: the first agent row of the dialog has its green dot (1003
+// is online), where nothing green is drawn without the dialog.
+func dialogShown(s *screen) bool {
+	c := image.Pt(s.window.Dx()/2, s.window.Dy()/2)
+	dot := image.Rect(c.X-215, c.Y-320+140, c.X-195, c.Y-320+165)
+	return s.countIn(dot, near(dotGreen, 10)) > 20
+}
+
+// countIn counts the pixels matching in r (window coordinates).
+func (s *screen) countIn(r image.Rectangle, match func(r, g, b uint8) bool) int {
+	n := 0
+	b := s.img.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.NRGBAModel.Convert(s.img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			if match(c.R, c.G, c.B) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // The consult view's Cancel button, under the call info of the phone tab.
@@ -217,17 +241,17 @@ func inCallShots(t *testing.T, bin string, cc *centerd) {
 
 	// The transfer dialog: agents with their dots, groups with counts.
 	app.click(t, notes, transferButtonAt)
-	tr := app.waitShot(t, "transfer dialog", func(s *screen) bool { return s.count(near(dotGreen, 10)) > 20 })
-	time.Sleep(500 * time.Millisecond)
-	tr = app.waitShot(t, "transfer dialog", func(s *screen) bool { return s.count(near(dotGreen, 10)) > 20 })
+	app.waitShot(t, "transfer dialog", dialogShown)
+	time.Sleep(500 * time.Millisecond) // the groups' counts too
+	tr := app.waitShot(t, "transfer dialog", dialogShown)
 	tr.save(t, "transfer.png")
 	app.click(t, tr, dialogCloseAt)
-	time.Sleep(500 * time.Millisecond)
+	app.waitShot(t, "transfer dialog closed", func(s *screen) bool { return !dialogShown(s) })
 
 	// Consult 1003: the customer on hold, 1003 answers, both parties and
 	// Transfer / Three-way / Cancel.
 	app.click(t, tr, consultButtonAt)
-	time.Sleep(800 * time.Millisecond)
+	app.waitShot(t, "consult dialog", dialogShown)
 	app.click(t, tr, firstAgentActionAt)
 	var leg *phone.Call
 	select {
