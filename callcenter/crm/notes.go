@@ -56,6 +56,14 @@ func (s *Service) CloseNotes(ctx context.Context, agent, callID string) (NoteBox
 	return s.box(ctx, v, false)
 }
 
+// CloseBoxes closes whatever note box the agent has open: a new login
+// starts with none.
+func (s *Service) CloseBoxes(agent string) {
+	s.mu.Lock()
+	delete(s.boxes, agent)
+	s.mu.Unlock()
+}
+
 // OpenBox returns the call whose note box the agent has open, "" if none.
 func (s *Service) OpenBox(agent string) string {
 	s.mu.Lock()

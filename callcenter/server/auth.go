@@ -144,6 +144,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeInternal(w, fmt.Errorf("login %s: %w", ag.WorkNumber, err))
 		return
 	}
+	if s.crm != nil {
+		// A note box is the old session's UI state: a softphone that
+		// crashed with one open must not block every note of the new one.
+		s.crm.CloseBoxes(ag.WorkNumber)
+	}
 	writeJSON(w, http.StatusOK, api.LoginResponse{
 		Token: token,
 		Agent: publicAgent(ag),

@@ -145,7 +145,8 @@ func (s *Server) handleTransferTargets(w http.ResponseWriter, r *http.Request, i
 		return
 	}
 	for _, a := range agents {
-		if a.Disabled || a.WorkNumber == id.agent.WorkNumber {
+		// Administrators configure the center; they take no calls.
+		if a.Disabled || a.WorkNumber == id.agent.WorkNumber || a.Role == callcenter.RoleAdmin {
 			continue
 		}
 		ta := api.TransferAgent{WorkNumber: a.WorkNumber, Name: a.Name, Status: "offline"}

@@ -123,6 +123,12 @@ func TestCRMNotes(t *testing.T) {
 	}
 	e.want(http.MethodPost, "/v1/calls/c2/notes/open", alice, "", http.StatusConflict, api.CodeNoteBoxOpen)
 	e.want(http.MethodPost, "/v1/calls/c2/notes", alice, `{"text":"x"}`, http.StatusConflict, api.CodeNoteBoxOpen)
+	// A new login (the softphone crashed with the box open) starts with
+	// no box open; then the box of c1 is opened again.
+	alice = e.login("1001", "pc").Token
+	e.want(http.MethodPost, "/v1/calls/c2/notes/open", alice, "", http.StatusOK, "")
+	e.want(http.MethodPost, "/v1/calls/c2/notes/close", alice, "", http.StatusOK, "")
+	e.want(http.MethodPost, "/v1/calls/c1/notes/open", alice, "", http.StatusOK, "")
 	e.want(http.MethodPost, "/v1/calls/c1/notes", alice, `{"text":" "}`, http.StatusBadRequest, api.CodeBadRequest)
 	e.want(http.MethodPost, "/v1/calls/c1/notes/close", alice, "", http.StatusOK, "")
 	e.want(http.MethodPost, "/v1/calls/c1/notes", alice, `{"text":"x"}`, http.StatusConflict, api.CodeBadState)

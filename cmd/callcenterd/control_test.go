@@ -263,10 +263,15 @@ func TestControlHoldAndBlindTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("transfer targets: %v", err)
 	}
+	seen := map[string]bool{}
 	for _, ta := range targets.Agents {
-		if ta.WorkNumber == "1001" || (ta.WorkNumber == "1002" && (ta.Online || ta.Status != "busy")) || (ta.WorkNumber == "2001" && ta.Online) {
+		seen[ta.WorkNumber] = true
+		if ta.WorkNumber == "1001" || ta.WorkNumber == "9001" || (ta.WorkNumber == "1002" && (ta.Online || ta.Status != "busy")) || (ta.WorkNumber == "2001" && ta.Online) {
 			t.Errorf("transfer target %+v", ta)
 		}
+	}
+	if !seen["1002"] || !seen["2001"] {
+		t.Errorf("transfer targets %+v: want 1002 and 2001 listed (not the asker, not the administrator)", targets.Agents)
 	}
 
 	// Blind transfer to 1002, now idle.
