@@ -486,7 +486,7 @@ func (s *session) check(asker string, t Target) error {
 			return refuse(CodeNoAgentsOnline, "nobody in %s is online", c.GroupLabel(t.To))
 		}
 	case TargetNumber:
-		if !dialable(t.To) {
+		if !sipedge.Dialable(t.To) {
 			return refuse(CodeBadTarget, "%q is not a telephone number", t.To)
 		}
 	default:
@@ -504,19 +504,6 @@ func (c *Center) onlineLocked(group string) int {
 		}
 	}
 	return n
-}
-
-func dialable(s string) bool {
-	s = strings.TrimPrefix(s, "+")
-	if s == "" || len(s) > 32 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *session) transfer(asker string, t Target) error {

@@ -237,7 +237,7 @@ func (e *Edge) routeFromAgent(ctx context.Context, c *call, req *sip.Request, us
 	case !errors.Is(err, callcenter.ErrNotFound):
 		e.log.Error("sip: agent lookup failed", "agent", dialed, "error", err)
 		return target{}, 500
-	case !isDialable(dialed):
+	case !Dialable(dialed):
 		return target{}, 404
 	}
 	c.typ = callcenter.CallAgentOutbound
@@ -300,8 +300,9 @@ func (e *Edge) pickCallerID(ctx context.Context) (string, error) {
 	return "", nil
 }
 
-// isDialable reports whether s looks like a telephone number.
-func isDialable(s string) bool {
+// Dialable reports whether s looks like a telephone number the trunk can
+// dial: digits with an optional leading +, at most 32.
+func Dialable(s string) bool {
 	s = strings.TrimPrefix(s, "+")
 	if s == "" || len(s) > 32 {
 		return false

@@ -215,7 +215,7 @@ func dialLeg(ctx context.Context, ac anchored, d Dial) (*AgentLeg, error) {
 		if e.trunk == "" {
 			return fail(callcenter.ResultFailed, ErrNoTrunk)
 		}
-		if !isDialable(d.To) {
+		if !Dialable(d.To) {
 			return fail(callcenter.ResultInvalid, &StatusError{Code: 404, Reason: reasonPhrase(404)})
 		}
 		if err != nil {

@@ -312,22 +312,7 @@ func (s *SQLite) Notes(ctx context.Context, f callcenter.NoteFilter) ([]callcent
 	}
 	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
 	rows, err := s.r.QueryContext(ctx, q, append(args, limitArg(f.Limit))...)
-	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	defer rows.Close()
-	var out []callcenter.Note
-	for rows.Next() {
-		n, err := scanNote(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(what, err)
-	}
-	return out, nil
+	return scanAll(what, rows, err, scanNote)
 }
 
 // ---- callbacks
@@ -353,22 +338,7 @@ func scanCallback(sc scanner) (callcenter.Callback, error) {
 }
 
 func scanCallbacks(what string, rows *sql.Rows, err error) ([]callcenter.Callback, error) {
-	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	defer rows.Close()
-	var out []callcenter.Callback
-	for rows.Next() {
-		cb, err := scanCallback(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		out = append(out, cb)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(what, err)
-	}
-	return out, nil
+	return scanAll(what, rows, err, scanCallback)
 }
 
 func utcCallback(cb callcenter.Callback) callcenter.Callback {
@@ -772,22 +742,9 @@ func (s *SQLite) Customers(ctx context.Context, f callcenter.CustomerFilter) ([]
 	}
 	q += " ORDER BY name, id LIMIT ?"
 	rows, err := s.r.QueryContext(ctx, q, append(args, limitArg(f.Limit))...)
+	out, err := scanAll(what, rows, err, scanCustomer)
 	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	var out []callcenter.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			rows.Close()
-			return nil, dbErr(what, err)
-		}
-		out = append(out, c)
-	}
-	err = rows.Err()
-	rows.Close()
-	if err != nil {
-		return nil, dbErr(what, err)
+		return nil, err
 	}
 	if err := s.loadNumbers(ctx, out); err != nil {
 		return nil, dbErr(what, err)

@@ -447,22 +447,7 @@ func scanSession(sc scanner) (callcenter.Session, error) {
 }
 
 func scanSessions(what string, rows *sql.Rows, err error) ([]callcenter.Session, error) {
-	if err != nil {
-		return nil, dbErr(what, err)
-	}
-	defer rows.Close()
-	var out []callcenter.Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, dbErr(what, err)
-		}
-		out = append(out, ss)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(what, err)
-	}
-	return out, nil
+	return scanAll(what, rows, err, scanSession)
 }
 
 // CreateSession implements Store.
