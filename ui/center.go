@@ -258,6 +258,11 @@ func newCustomerCard(m *vm.PopVM, compact bool) *customerCard {
 	head := container.NewBorder(nil, nil, k.title, k.dismiss, k.number)
 	lines := tight(head, who, more)
 	showWhenSet(who, joined(" · ", m.Name, m.Region), lines)
+	showWhenSet(more, joined(" · ", m.Calls, m.Via), lines)
+	// The title's width changes with the stage ("Incoming call", "In
+	// call", "Call ended"): lay the head out again, or the number keeps
+	// the place an earlier, longer title left it.
+	onString(m.Title, func(string) { head.Refresh() })
 	k.content = lines
 	// Only an ended call's card can be closed.
 	m.Stage.AddListener(binding.NewDataListener(func() {

@@ -198,7 +198,8 @@ func newCallbacksView(m *vm.CallbacksVM, win func() fyne.Window) *callbacksView 
 	v.callReminder.Importance = widget.SuccessImportance
 	v.dismiss = widget.NewButtonWithIcon("", theme.WindowCloseIcon(), m.DismissReminder)
 	v.dismiss.Importance = widget.LowImportance
-	v.reminderRow = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), container.NewHBox(v.callReminder, v.dismiss), v.reminder)
+	// The buttons keep their own height beside a reminder of two lines.
+	v.reminderRow = container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), container.NewCenter(container.NewHBox(v.callReminder, v.dismiss)), v.reminder)
 
 	v.list = widget.NewListWithData(m.Rows, newCallbackRow, func(it binding.DataItem, o fyne.CanvasObject) {
 		val, _ := it.(binding.Untyped).Get()
@@ -263,8 +264,7 @@ func newCallbackRow() fyne.CanvasObject {
 	r.who.Truncation = fyne.TextTruncateEllipsis
 	r.remark = caption("")
 	r.remark.Truncation = fyne.TextTruncateEllipsis
-	// Sized for the longest state word: rows are laid out from the template.
-	r.state = caption(lang.L("Expired"))
+	r.state = caption("")
 	do := func(f func(callbackActions) func(vm.CallbackRow)) func() {
 		return func() {
 			if g := f(r.act); g != nil {
@@ -280,9 +280,23 @@ func newCallbackRow() fyne.CanvasObject {
 }
 
 func (r *callbackRow) CreateRenderer() fyne.WidgetRenderer {
-	text := tight(container.NewBorder(nil, nil, nil, r.state, r.who), r.remark)
+	// Two columns of two lines: the time over its state word, the number
+	// and name over the remark. The state under the time leaves the whole
+	// width to the number and the customer's name, which it used to cut.
+	when := tight(r.when, r.state)
+	text := tight(r.who, r.remark)
 	buttons := container.NewHBox(r.call, r.reschedule, r.remove)
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, r.when, container.NewCenter(buttons), text))
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.New(fixedWidth{r.whenWidth()}, when), container.NewCenter(buttons), text))
+}
+
+// whenWidth is the first column's width: the widest of a time and the
+// state words, so every row's number starts at the same x.
+func (r *callbackRow) whenWidth() float32 {
+	w := r.when.MinSize().Width
+	for _, s := range []string{lang.L("Expired"), lang.L("Done"), lang.L("Pending")} {
+		w = max(w, caption(s).MinSize().Width)
+	}
+	return w
 }
 
 func (r *callbackRow) set(row vm.CallbackRow, act callbackActions) {
@@ -427,7 +441,7 @@ func showNewCallback(m *vm.CallbacksVM, win fyne.Window, now time.Time) {
 type customerPanel struct {
 	name, numbers, company, tags, owner *widget.Label
 	fields                              *fyne.Container
-	track                               *widget.List
+	track                               *trackTable
 	addName                             *widget.Entry
 	add                                 *widget.Button
 	addRow                              *fyne.Container
@@ -465,11 +479,15 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 		}
 		p.fields.Refresh()
 	}))
-	p.track = widget.NewListWithData(m.Track, newTrackRow, func(it binding.DataItem, o fyne.CanvasObject) {
-		val, _ := it.(binding.Untyped).Get()
-		o.(*trackRow).set(val.(vm.TrackRow))
-	})
-	noSelection(p.track)
+	p.track = newTrackTable()
+	m.Track.AddListener(binding.NewDataListener(func() {
+		items, _ := m.Track.Get()
+		rows := make([]vm.TrackRow, 0, len(items))
+		for _, it := range items {
+			rows = append(rows, it.(vm.TrackRow))
+		}
+		p.track.set(rows)
+	}))
 	p.unknown = widget.NewLabel(lang.L("This caller is not in the customer library"))
 	p.unknown.Importance = widget.LowImportance
 	p.unknown.Wrapping = fyne.TextWrapWord
@@ -498,7 +516,7 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 	card := container.NewVBox(head, tight(p.company, p.tags, p.owner), p.fields)
 	heading := widget.NewLabel(lang.L("History"))
 	heading.TextStyle.Bold = true
-	known := container.NewBorder(container.NewVBox(card, widget.NewSeparator(), heading), nil, nil, nil, p.track)
+	known := container.NewBorder(container.NewVBox(card, widget.NewSeparator(), heading), nil, nil, nil, container.NewVScroll(p.track.box))
 	top := container.NewVBox(p.message, p.addRow)
 	showWhenSet(p.message, m.Message, top)
 	for _, pair := range []struct {
@@ -531,35 +549,110 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 	return p
 }
 
+// trackTable is the customer's history as a table: when, kind and detail
+// each start at the same x on every row (a call, a callback and a note
+// alike), the first two columns as wide as their widest cell, and the
+// detail wrapping in what is left so a callback's remark or a note is read
+// whole, not cut at the panel's edge.
+type trackTable struct {
+	box *fyne.Container
+	// widths of the when and kind columns, shared by the rows' layouts.
+	cols *trackColumns
+}
+
+func newTrackTable() *trackTable {
+	return &trackTable{box: container.NewVBox(), cols: &trackColumns{}}
+}
+
+// set replaces the rows. The kind column is as wide as the widest of the
+// three kinds whatever the rows hold, so it does not move from one
+// customer to the next.
+func (t *trackTable) set(rows []vm.TrackRow) {
+	t.box.RemoveAll()
+	t.cols.when, t.cols.kind = 0, 0
+	for _, k := range []string{lang.L("Call"), lang.L("Note"), lang.L("Callback")} {
+		t.cols.kind = max(t.cols.kind, newTrackKind(k).MinSize().Width)
+	}
+	for i, r := range rows {
+		row := newTrackRow(r, t.cols)
+		t.cols.when = max(t.cols.when, row.when.MinSize().Width)
+		if i > 0 {
+			t.box.Add(widget.NewSeparator())
+		}
+		t.box.Add(row)
+	}
+	t.box.Refresh()
+}
+
+// len is the number of rows.
+func (t *trackTable) len() int {
+	n := 0
+	for _, o := range t.box.Objects {
+		if _, ok := o.(*trackRow); ok {
+			n++
+		}
+	}
+	return n
+}
+
 // trackRow is a line of the customer's history.
 type trackRow struct {
 	widget.BaseWidget
 	when, kind, text *widget.Label
+	cols             *trackColumns
+	row              vm.TrackRow
 }
 
-func newTrackRow() fyne.CanvasObject {
-	// Sized from the widest texts: rows are laid out from the template.
-	r := &trackRow{when: caption("00-00 00:00"), kind: widget.NewLabel(lang.L("Callback")), text: widget.NewLabel("")}
-	r.kind.TextStyle.Bold = true
-	r.text.Truncation = fyne.TextTruncateEllipsis
+func newTrackKind(k string) *widget.Label {
+	l := widget.NewLabel(k)
+	l.TextStyle.Bold = true
+	return l
+}
+
+func newTrackRow(t vm.TrackRow, cols *trackColumns) *trackRow {
+	r := &trackRow{when: caption(t.When), kind: newTrackKind(t.Kind), text: widget.NewLabel(t.Text), cols: cols, row: t}
+	r.text.Wrapping = fyne.TextWrapWord
+	if t.Red {
+		r.text.Importance = widget.DangerImportance
+	}
 	r.ExtendBaseWidget(r)
 	return r
 }
 
 func (r *trackRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, container.NewHBox(r.when, r.kind), nil, r.text))
+	return widget.NewSimpleRenderer(container.New(r.cols, r.when, r.kind, r.text))
 }
 
-func (r *trackRow) set(t vm.TrackRow) {
-	r.when.SetText(t.When)
-	r.kind.SetText(t.Kind)
-	r.text.SetText(t.Text)
-	if t.Red {
-		r.text.Importance = widget.DangerImportance
-	} else {
-		r.text.Importance = widget.MediumImportance
+// trackColumns lays out a row's when, kind and detail at the table's
+// column widths, the small caption of the time moved down onto the
+// baseline of the bold kind beside it.
+type trackColumns struct{ when, kind float32 }
+
+func (c *trackColumns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var h float32
+	for _, o := range objs {
+		h = max(h, o.MinSize().Height)
 	}
-	r.text.Refresh()
+	return fyne.NewSize(c.when+c.kind+objs[2].MinSize().Width, h)
+}
+
+func (c *trackColumns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	when, kind, text := objs[0], objs[1], objs[2]
+	when.Move(fyne.NewPos(0, baselineShift()))
+	when.Resize(fyne.NewSize(c.when, when.MinSize().Height))
+	kind.Move(fyne.NewPos(c.when, 0))
+	kind.Resize(fyne.NewSize(c.kind, kind.MinSize().Height))
+	text.Move(fyne.NewPos(c.when+c.kind, 0))
+	text.Resize(fyne.NewSize(max(size.Width-c.when-c.kind, 0), size.Height))
+}
+
+// baselineShift is how far a caption label must move down for its text
+// to sit on the baseline of a regular label's first line.
+func baselineShift() float32 {
+	d := fyne.CurrentApp().Driver()
+	_, body := d.RenderedTextSize("0", theme.TextSize(), fyne.TextStyle{Bold: true}, nil)
+	_, small := d.RenderedTextSize("0", theme.CaptionTextSize(), fyne.TextStyle{}, nil)
+	return max(body-small, 0)
 }
 
 // showEditCustomer edits the card: name, numbers, company, tags, free fields.

@@ -266,9 +266,12 @@ func newTargetDialog(m *vm.InCallVM) *targetDialog {
 		container.NewBorder(heading(lang.L("Agents")), nil, nil, nil, d.agents),
 		container.NewBorder(heading(lang.L("Skill groups")), nil, nil, nil, d.groups))
 	bottom := container.NewVBox(heading(lang.L("Number")), container.NewBorder(nil, nil, nil, d.dial, d.number))
-	// The error line keeps its place even when empty: a dialog does not
-	// lay itself out again when a row appears.
-	d.content = container.NewBorder(d.errText, bottom, nil, nil, lists)
+	// The error line shows only with an error: an empty line kept its
+	// place as a gap under the title. The dialog's size is fixed, so the
+	// lists give it the room (the border lays itself out again).
+	content := container.NewBorder(d.errText, bottom, nil, nil, lists)
+	showWhenSet(d.errText, m.DialogError, content)
+	d.content = content
 	return d
 }
 
@@ -389,6 +392,9 @@ func (r *groupRow) set(g vm.TargetGroup, d *targetDialog) {
 	} else {
 		r.button.Disable()
 	}
+	// The counts' width changes with the text: lay the row out again,
+	// or they stay cut to the template's (an empty label's) width.
+	r.Refresh()
 }
 
 // noSelection keeps a list's rows from staying highlighted when tapped:

@@ -38,6 +38,55 @@ type phoneBarView struct {
 	// beside the call; nil without in-call work.
 	work    *workView
 	content fyne.CanvasObject
+	// The phone tab (with the call center): its rows are arranged for
+	// idle or for a call (arrange), actions is the Call or Hang up row
+	// pinned under it, keypad folds the dial pad in and out in a call.
+	phoneTab, actions *fyne.Container
+	numberRow, pad    fyne.CanvasObject
+	keypad            *widget.Button
+	inCall, keypadOn  bool
+}
+
+// arrange lays the phone tab out for idle or for a call. Idle: the number,
+// the dial pad, the last call's card, and Call. In a call: what the call
+// is (info, banner, controls, consult), the dial pad only when asked for,
+// the customer card, and Hang up / Mute / Keypad pinned at the bottom
+// (docs/DECISIONS.md: the layout of the best softphones in a call).
+func (v *phoneBarView) arrange() {
+	objs := []fyne.CanvasObject{v.audioRow}
+	if v.inCall {
+		objs = append(objs, v.callInfo)
+		if v.work != nil {
+			objs = append(objs, v.work.incall.content)
+		}
+		objs = append(objs, v.digits)
+		if v.keypadOn {
+			objs = append(objs, v.pad)
+		}
+		objs = append(objs, v.cardBox, v.message)
+		v.actions.Objects = []fyne.CanvasObject{v.hangup, v.mute, v.keypad}
+	} else {
+		// A notice of the call control (a transfer done or failed)
+		// outlives the call: the in-call box keeps its place on top.
+		if v.work != nil {
+			objs = append(objs, v.work.incall.content)
+		}
+		objs = append(objs, v.numberRow, v.pad, v.callInfo, v.cardBox, v.digits, v.message)
+		v.actions.Objects = []fyne.CanvasObject{v.call}
+	}
+	v.actions.Layout = layout.NewGridLayoutWithColumns(len(v.actions.Objects))
+	if v.keypadOn {
+		v.keypad.Importance = widget.HighImportance
+	} else {
+		v.keypad.Importance = widget.MediumImportance
+	}
+	v.keypad.Refresh()
+	v.phoneTab.Objects = objs
+	v.phoneTab.Refresh()
+	v.actions.Refresh()
+	if v.content != nil {
+		v.content.Refresh()
+	}
 }
 
 var (
@@ -139,7 +188,6 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		}
 		v.mute.Refresh()
 	})
-	controls := container.NewGridWithColumns(2, v.call, v.answer, v.hangup, v.mute)
 
 	v.autoAnswer = widget.NewCheck(lang.L("Auto-answer"), m.SetAutoAnswer)
 	bindCheck(v.autoAnswer, m.AutoAnswer, m.SetAutoAnswer)
@@ -157,7 +205,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 			pad,
 			v.callInfo,
 			v.digits,
-			controls,
+			container.NewGridWithColumns(2, v.call, v.answer, v.hangup, v.mute),
 			v.autoAnswer,
 			v.message,
 		)
@@ -171,7 +219,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 
 	// With the call center: the status drop-down and figures sit under
 	// the header for every tab; the customer card of a live or just
-	// ended call sits above the call controls.
+	// ended call sits in the phone tab.
 	v.statusView = newStatusView(p.status, c, func() {
 		if v.content != nil {
 			v.content.Refresh()
@@ -179,35 +227,41 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	})
 	v.card = newCustomerCard(p.pop, true)
 	v.cardBox = cardBackground(v.card.content)
-	phoneTab := container.NewVBox(
-		v.audioRow,
-		numberRow,
-		pad,
-		v.callInfo,
-		v.cardBox,
-		v.digits,
-		controls,
-		v.message,
-	)
+	v.numberRow, v.pad = numberRow, pad
+	// The keypad toggle: during a call the dial pad folds away (it only
+	// sends DTMF then) and comes back on demand, as in Zoiper, Linphone
+	// and the phones' own dialers.
+	v.keypad = widget.NewButtonWithIcon(lang.L("Keypad"), theme.GridIcon(), func() {
+		v.keypadOn = !v.keypadOn
+		v.arrange()
+	})
+	enableWhen(v.keypad, m.CanMute)
+	v.phoneTab = container.NewVBox()
+	v.actions = container.NewGridWithColumns(1)
 	if p.work != nil {
 		v.work = newWorkView(p.work, func() {
 			if v.content != nil {
 				v.content.Refresh()
 			}
 		})
-		// The banner, the controls and the consult view go on top of the
-		// tab, above the dial pad: on a small screen the tab scrolls, and
-		// what the call is in must never be below the fold.
-		phoneTab.Objects = append(phoneTab.Objects[:1], append([]fyne.CanvasObject{v.work.incall.content}, phoneTab.Objects[1:]...)...)
 	}
-	showWhenSet(v.callInfo, m.CallInfo, phoneTab)
-	showWhenSet(v.digits, m.Digits, phoneTab)
-	showWhenSet(v.message, m.Message, phoneTab)
-	showWhenSet(v.audioRow, m.AudioNotice, phoneTab)
+	v.arrange()
+	showWhenSet(v.callInfo, m.CallInfo, v.phoneTab)
+	showWhenSet(v.digits, m.Digits, v.phoneTab)
+	showWhenSet(v.message, m.Message, v.phoneTab)
+	showWhenSet(v.audioRow, m.AudioNotice, v.phoneTab)
+	onBool(m.CanHangup, func(on bool) {
+		if on == v.inCall {
+			return
+		}
+		v.inCall = on
+		// Every call starts with the pad folded: the controls first.
+		v.keypadOn = false
+		v.arrange()
+	})
 	// The ringing pop covers the bar and shows the customer itself.
 	// While consulting, the consult view names the customer: the card
-	// gives its room back so the consult's parties, its buttons and the
-	// hang-up stay in view without scrolling.
+	// gives its room back to the consult's parties and buttons.
 	consulting := func() bool {
 		if v.work == nil {
 			return false
@@ -224,7 +278,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 			} else {
 				v.cardBox.Hide()
 			}
-			phoneTab.Refresh()
+			v.phoneTab.Refresh()
 		}
 	}
 	v.cardBox.Hide()
@@ -239,10 +293,12 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	// Everything at once (a call's card, ACW, the headset warning and a
 	// message) is taller than a 768 px screen: the phone tab then scrolls
 	// instead of the window growing off the screen and cutting the bar.
-	phoneScroll := container.NewVScroll(phoneTab)
-	phoneBox := container.New(capHeight{content: phoneTab, max: func() float32 {
-		return maxBarHeight - top.MinSize().Height - tabBarHeight
-	}}, phoneScroll)
+	// The Call / Hang up row is pinned under the scroll, so it is never
+	// below the fold, whatever the call shows.
+	phoneScroll := container.NewVScroll(v.phoneTab)
+	phoneBox := container.NewBorder(nil, v.actions, nil, nil, container.New(capHeight{content: v.phoneTab, max: func() float32 {
+		return maxBarHeight - top.MinSize().Height - tabBarHeight - v.actions.MinSize().Height - theme.Padding()
+	}}, phoneScroll))
 	phoneItem := container.NewTabItemWithIcon(lang.L("Phone"), icon("phone"), phoneBox)
 	historyItem := container.NewTabItemWithIcon(lang.L("History"), icon("history"), v.history.content)
 	v.tabs = container.NewAppTabs(phoneItem, historyItem)
@@ -275,6 +331,7 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		side = v.work.side
 	}
 	v.content = container.NewPadded(container.NewBorder(top, nil, nil, side, v.tabs))
+	v.arrange()
 	return v
 }
 

@@ -266,7 +266,18 @@ func TestActiveCallGolden(t *testing.T) {
 		headers: map[string]string{vm.HeaderCaller: "13800138000"}}
 	f.m.Handle(vm.PhoneEvent{Kind: vm.EventCall, Call: c, State: vm.CallActive})
 	f.advance(83 * time.Second)
+	// In a call the dial pad is folded away behind Keypad; Hang up
+	// stays in the row pinned under the tab.
+	if f.v.keypadOn || !f.v.inCall || f.v.hangup.Disabled() {
+		t.Errorf("keypad shown %v, in call %v, hang-up disabled %v", f.v.keypadOn, f.v.inCall, f.v.hangup.Disabled())
+	}
+	for _, o := range f.v.phoneTab.Objects {
+		if o == f.v.pad || o == f.v.numberRow {
+			t.Error("dial pad or number field in the call's layout")
+		}
+	}
 	test.Tap(f.v.mute)
+	test.Tap(f.v.keypad)
 	test.Tap(f.v.keys["1"])
 	test.Tap(f.v.keys["#"])
 	if f.v.callInfo.Text != "Talking 01:23 · 13800138000" {

@@ -388,8 +388,8 @@ func TestCustomerCardGolden(t *testing.T) {
 			f := newWorkFixture(t)
 			f.answer(t, "13800138000")
 			cp := f.v.work.customer
-			if cp.name.Text != "张三" || cp.addRow.Visible() || cp.track.Length() != 4 {
-				t.Errorf("card name %q add row %v track %d", cp.name.Text, cp.addRow.Visible(), cp.track.Length())
+			if cp.name.Text != "张三" || cp.addRow.Visible() || cp.track.len() != 4 {
+				t.Errorf("card name %q add row %v track %d", cp.name.Text, cp.addRow.Visible(), cp.track.len())
 			}
 			test.AssertRendersToImage(t, "customer"+l.suffix+".png", f.w.Canvas())
 		})
