@@ -45,6 +45,35 @@ type phoneBarView struct {
 	numberRow, pad    fyne.CanvasObject
 	keypad            *widget.Button
 	inCall, keypadOn  bool
+	// onResize is told when the bar's size changes (the incoming pop
+	// follows it). Main goroutine.
+	onResize func()
+}
+
+// resizeWatch lays its content over its whole space and tells on when that
+// space changes size: Fyne has no resize event for a window's content.
+type resizeWatch struct {
+	on   func()
+	last fyne.Size
+}
+
+func (r *resizeWatch) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m
+}
+
+func (r *resizeWatch) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+	if size != r.last {
+		r.last = size
+		r.on()
+	}
 }
 
 // arrange lays the phone tab out for idle or for a call. Idle: the number,
@@ -330,7 +359,11 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 	if v.work != nil {
 		side = v.work.side
 	}
-	v.content = container.NewPadded(container.NewBorder(top, nil, nil, side, v.tabs))
+	v.content = container.New(&resizeWatch{on: func() {
+		if v.onResize != nil {
+			v.onResize()
+		}
+	}}, container.NewPadded(container.NewBorder(top, nil, nil, side, v.tabs)))
 	v.arrange()
 	return v
 }
@@ -343,6 +376,7 @@ type incomingPop struct {
 	caller, center *widget.Label
 	answer, reject *widget.Button
 	popup          *widget.PopUp
+	size           func()
 }
 
 // newIncomingPop makes the pop; it leaves above (the bar's header) in view.
@@ -388,23 +422,35 @@ func newIncomingPop(m *vm.PhoneBarVM, sp *vm.PopVM, c fyne.Canvas, above fyne.Ca
 	// The customer's details may arrive after the pop is up (from the
 	// server's event stream): lay the pop out again so it grows with them.
 	onString(center, func(string) { p.popup.Refresh() })
+	p.size = func() {
+		pad := theme.Padding()
+		top := pad
+		if above != nil {
+			top = fyne.CurrentApp().Driver().AbsolutePositionForObject(above).Y + above.Size().Height + pad
+		}
+		// Modal pops are centred: as much space below as above the
+		// header. Fyne raises a size below the content's minimum.
+		size := c.Size()
+		p.popup.Resize(fyne.NewSize(size.Width-2*pad, size.Height-2*top))
+	}
 	onBool(m.Incoming, func(on bool) {
 		if on {
-			pad := theme.Padding()
-			top := pad
-			if above != nil {
-				top = fyne.CurrentApp().Driver().AbsolutePositionForObject(above).Y + above.Size().Height + pad
-			}
-			// Modal pops are centred: as much space below as above the
-			// header. Fyne raises a size below the content's minimum.
-			size := c.Size()
-			p.popup.Resize(fyne.NewSize(size.Width-2*pad, size.Height-2*top))
+			p.size()
 			p.popup.Show()
 		} else {
 			p.popup.Hide()
 		}
 	})
 	return p
+}
+
+// fit sizes a shown pop to the window again: the window widens and grows
+// for the customer card while the call rings, and a pop sized before
+// that left the bar's buttons peeking out around it.
+func (p *incomingPop) fit() {
+	if p.popup.Visible() {
+		p.size()
+	}
 }
 
 // maxBarHeight is the tallest the bar's content may ask for: a 768 px

@@ -286,6 +286,7 @@ func (s *Shell) showBar(ss *session) {
 	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), ss.sess.Login.Agent.WorkNumber))
 	s.win.SetContent(ss.view.content)
 	ss.pop = newIncomingPop(ss.bar, ss.parts.pop, s.win.Canvas(), ss.view.header)
+	ss.view.onResize = ss.pop.fit
 	// Tall enough for a call in progress (call info, customer card, DTMF
 	// and a message line appear then), so the window does not jump when
 	// a call starts.
@@ -297,11 +298,15 @@ func (s *Shell) showBar(ss *session) {
 		// The customer card and notes open beside the bar: the window
 		// widens for them and narrows again when they close.
 		wv.onSide = func(on bool) {
-			width := float32(400)
+			width, height := float32(400), max(h, s.win.Canvas().Size().Height)
 			if on {
 				width += sideWidth
+				// The bar in a call is compact (the dial pad folds
+				// away), but the card's history and the notes read
+				// better tall, and the transfer dialog wants its height.
+				height = max(height, sideHeight)
 			}
-			s.win.Resize(fyne.NewSize(width, max(h, s.win.Canvas().Size().Height)))
+			s.win.Resize(fyne.NewSize(width, height))
 		}
 	}
 }

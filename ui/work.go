@@ -12,8 +12,14 @@ import (
 )
 
 // sideWidth is the width of the panel beside the bar (customer card and
-// notes); the window grows by it while the panel shows.
-const sideWidth = 360
+// notes); the window grows by it while the panel shows, and to sideHeight
+// at least (below maxBarHeight, for a 768 px screen): the card with its
+// history, the notes with the note box, and the transfer dialog (640 high)
+// over them.
+const (
+	sideWidth  = 360
+	sideHeight = 690
+)
 
 // workView puts in-call work into the phone bar: the controls under the
 // call's card, today's callbacks as a tab, and the customer card and notes

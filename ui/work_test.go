@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/agentphone/agentphone/callcenter/api"
@@ -404,4 +405,98 @@ func TestAddToMyCustomers(t *testing.T) {
 		t.Fatal("no add-to-my-customers for an unknown caller")
 	}
 	test.AssertRendersToImage(t, "customer_add.png", f.w.Canvas())
+}
+
+// inView fails unless o is shown and drawn wholly inside the window: an
+// agent in a call must see it without scrolling.
+func inView(t *testing.T, c fyne.Canvas, name string, o fyne.CanvasObject) {
+	t.Helper()
+	if !o.Visible() {
+		t.Errorf("%s hidden", name)
+		return
+	}
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	end := pos.Add(o.Size())
+	if size := c.Size(); pos.X < 0 || pos.Y < 0 || end.X > size.Width || end.Y > size.Height {
+		t.Errorf("%s at %v–%v, outside the %v window", name, pos, end, size)
+	}
+}
+
+// In a consult at the bar's default height, everything the call needs is
+// on screen at once with the phone tab not scrolled: the banner, the
+// controls, both parties with Transfer / Three-way / Cancel, and the
+// pinned Hang up and Mute. The dial pad comes back with Keypad, and the
+// keys send DTMF.
+func TestConsultControlsAboveTheFold(t *testing.T) {
+	f := newWorkFixture(t)
+	f.w.Resize(fyne.NewSize(400+sideWidth, sideHeight))
+	f.answer(t, "13800138000")
+	iv := f.v.work.incall
+	f.work.control["consult"] = api.CallControl{State: api.ControlConsulting,
+		Parties: []api.Party{{Kind: "customer", ID: "13800138000", State: "held"}},
+		Consult: &api.Consult{Target: api.Target{Kind: api.TargetAgent, To: "1002"}, Name: "Han Meimei", State: "talking"}}
+	test.Tap(iv.consult)
+	f.wait()
+	f.wp.incall.Choose(api.Target{Kind: api.TargetAgent, To: "1002"})
+	f.wait()
+	c := f.w.Canvas()
+	for _, o := range []struct {
+		name string
+		o    fyne.CanvasObject
+	}{
+		{"call info", f.v.callInfo}, {"banner", iv.bannerBox}, {"hold", iv.hold}, {"callback", iv.callback},
+		{"consult transfer", iv.toCustomer}, {"three-way", iv.threeWay}, {"cancel", iv.cancel},
+		{"hang up", f.v.hangup}, {"mute", f.v.mute}, {"keypad", f.v.keypad},
+	} {
+		inView(t, c, o.name, o.o)
+	}
+	if f.v.hangup.Disabled() {
+		t.Error("hang-up disabled in a consult")
+	}
+	if containsObject(f.v.phoneTab, f.v.pad) {
+		t.Error("dial pad open at the start of a call")
+	}
+	test.Tap(f.v.keypad)
+	if !containsObject(f.v.phoneTab, f.v.pad) {
+		t.Fatal("Keypad did not open the dial pad")
+	}
+	inView(t, c, "key 5", f.v.keys["5"])
+	test.Tap(f.v.keys["5"])
+	if got := f.v.digits.Text; got != "DTMF 5" {
+		t.Errorf("digits %q", got)
+	}
+	test.Tap(f.v.keypad)
+	if containsObject(f.v.phoneTab, f.v.pad) {
+		t.Error("Keypad did not fold the dial pad")
+	}
+}
+
+func containsObject(c *fyne.Container, o fyne.CanvasObject) bool {
+	for _, x := range c.Objects {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// The pop shown while the window is narrow follows it when the customer
+// card widens it: the bar's own buttons never peek out around the pop.
+func TestIncomingPopFollowsTheWindow(t *testing.T) {
+	f := newWorkFixture(t)
+	f.v.onResize = f.pop.fit
+	f.w.Resize(fyne.NewSize(400, 600))
+	f.register(t)
+	f.call = &fakeCall{dir: vm.Inbound, remote: "sip:edge", state: vm.CallRinging,
+		headers: map[string]string{vm.HeaderCallID: "c1", vm.HeaderCaller: "13800138000", vm.HeaderNumber: "4008001234"}}
+	f.m.Handle(vm.PhoneEvent{Kind: vm.EventCall, Call: f.call, State: vm.CallRinging})
+	f.wait()
+	if !f.pop.popup.Visible() {
+		t.Fatal("no pop")
+	}
+	f.w.Resize(fyne.NewSize(400+sideWidth, sideHeight))
+	size, pop := f.w.Canvas().Size(), f.pop.popup.Content.Size()
+	if pop.Width < size.Width-4*theme.Padding() || pop.Height < size.Height/2 {
+		t.Errorf("pop %v in a %v window", pop, size)
+	}
 }
