@@ -50,7 +50,7 @@ type queueEvent struct {
 type queued struct {
 	id        string
 	group     string
-	ic        *sipedge.InboundCall
+	ic        sipedge.QueueCall
 	enqueued  time.Time // in this group (maximum wait)
 	announced time.Time
 	expired   bool
@@ -148,18 +148,25 @@ func (c *Center) HandleInbound(ctx context.Context, call *sipedge.InboundCall) {
 		return
 	}
 	c.route(ctx, call, action, pop, log)
-	// A transfer to a group sends the customer on: the group's IVR, if
-	// it has one, then its queue (control.go).
+	c.requeued(ctx, call, pop, log)
+}
+
+// requeued sends the customer on after each transfer to a group, on a
+// call that came in or one an agent placed: the group's IVR, if it has
+// one, then its queue (control.go).
+func (c *Center) requeued(ctx context.Context, call sipedge.QueueCall, pop callcenter.ScreenPop, log *slog.Logger) {
 	for group := c.ctl.takeRequeue(call.ID()); group != "" && ctx.Err() == nil; group = c.ctl.takeRequeue(call.ID()) {
 		// Its offers carry the transfer leg's id (the answering agent's
 		// record), so screen, offers and history agree.
 		pop.CallID = call.OfferID()
 		c.route(ctx, call, c.transferRoute(ctx, call, group, log), pop, log)
 	}
+	// A requeue asked as the call ended is void.
+	c.ctl.takeRequeue(call.ID())
 }
 
 // route sends an answered call where the IVR (or the number) says.
-func (c *Center) route(ctx context.Context, call *sipedge.InboundCall, action callcenter.IVRAction, pop callcenter.ScreenPop, log *slog.Logger) {
+func (c *Center) route(ctx context.Context, call sipedge.QueueCall, action callcenter.IVRAction, pop callcenter.ScreenPop, log *slog.Logger) {
 	switch action.Kind {
 	case callcenter.IVRGroup:
 		c.queue(ctx, call, action.Target, pop, log)
@@ -173,7 +180,7 @@ func (c *Center) route(ctx context.Context, call *sipedge.InboundCall, action ca
 
 // queue waits in group (and its overflow groups) until an agent answers,
 // the caller hangs up or the maximum wait sends the caller away.
-func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group string, pop callcenter.ScreenPop, log *slog.Logger) {
+func (c *Center) queue(ctx context.Context, call sipedge.QueueCall, group string, pop callcenter.ScreenPop, log *slog.Logger) {
 	started := c.now()
 	c.playMusic(ctx, call)
 	for hop := 0; ; hop++ {
@@ -242,7 +249,7 @@ func (c *Center) queue(ctx context.Context, call *sipedge.InboundCall, group str
 
 // wait serves one queue stay; done is false when the call overflows to
 // the group next.
-func (c *Center) wait(ctx context.Context, call *sipedge.InboundCall, q *queued, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) (next string, done bool) {
+func (c *Center) wait(ctx context.Context, call sipedge.QueueCall, q *queued, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) (next string, done bool) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -281,7 +288,7 @@ func (c *Center) wait(ctx context.Context, call *sipedge.InboundCall, q *queued,
 
 // overflow applies the group's overflow: another group (ok), or a
 // message and a callback request, or goodbye.
-func (c *Center) overflow(ctx context.Context, call *sipedge.InboundCall, g callcenter.SkillGroup, started time.Time, log *slog.Logger) (string, bool) {
+func (c *Center) overflow(ctx context.Context, call sipedge.QueueCall, g callcenter.SkillGroup, started time.Time, log *slog.Logger) (string, bool) {
 	call.SetQueueWait(c.now().Sub(started))
 	switch g.Overflow {
 	case callcenter.OverflowGroup:
@@ -316,7 +323,7 @@ func (c *Center) overflow(ctx context.Context, call *sipedge.InboundCall, g call
 }
 
 // sayGoodbye plays a last prompt and sets the record's outcome.
-func (c *Center) sayGoodbye(ctx context.Context, call *sipedge.InboundCall, prompt string, res callcenter.Result) {
+func (c *Center) sayGoodbye(ctx context.Context, call sipedge.QueueCall, prompt string, res callcenter.Result) {
 	call.SetOutcome(res, callcenter.PartySystem)
 	p := &player{c: c, call: call}
 	if err := p.Play(ctx, prompt); err != nil && ctx.Err() == nil {
@@ -341,7 +348,7 @@ type offerResult struct {
 // ring offers the call to agents (one, or several for ring-all) at once;
 // the first to answer is bridged and the others cancelled. It reports
 // whether the call was answered (and is over now).
-func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID string, agents []string, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) bool {
+func (c *Center) ring(ctx context.Context, call sipedge.QueueCall, callID string, agents []string, g callcenter.SkillGroup, pop callcenter.ScreenPop, started time.Time, log *slog.Logger) bool {
 	offeredAt := c.now()
 	// The agent's screen shows the group's label; the SIP offer's
 	// X-Group header and the records keep its name.
@@ -409,7 +416,7 @@ func (c *Center) ring(ctx context.Context, call *sipedge.InboundCall, callID str
 
 // answered: an agent took the call. offerID is the id its offer carried
 // (the call's, or a transfer leg's).
-func (c *Center) answered(wn, callID, offerID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt, at time.Time) {
+func (c *Center) answered(wn, callID, offerID string, g callcenter.SkillGroup, call sipedge.QueueCall, offeredAt, at time.Time) {
 	c.mu.Lock()
 	defer c.unlock()
 	// First the ACD: it frees the other agents of a ring-all and takes
@@ -425,7 +432,7 @@ func (c *Center) answered(wn, callID, offerID string, g callcenter.SkillGroup, c
 	}
 	a.call = callID
 	c.recordOfferLocked(callcenter.Offer{CallID: offerID, Agent: wn, Group: g.Name, Customer: call.Caller(),
-		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: at, Answered: true})
+		CenterNumber: call.CenterNumber(), OfferedAt: offeredAt, EndedAt: at, Answered: true})
 }
 
 // hungUp: the agent's call ended; after-call work when the group wants it.
@@ -450,7 +457,7 @@ func (c *Center) hungUp(wn, callID string, g callcenter.SkillGroup, talk time.Du
 }
 
 // offerFailed ends one agent's unanswered offer.
-func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID, offerID string, g callcenter.SkillGroup, call *sipedge.InboundCall, offeredAt time.Time, log *slog.Logger) {
+func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID, offerID string, g callcenter.SkillGroup, call sipedge.QueueCall, offeredAt time.Time, log *slog.Logger) {
 	c.mu.Lock()
 	defer c.unlock()
 	// The ACD frees the agent and passes it over for this call until the
@@ -462,7 +469,7 @@ func (c *Center) offerFailed(r offerResult, answeredElsewhere bool, callID, offe
 		a.call = ""
 	}
 	o := callcenter.Offer{CallID: offerID, Agent: r.agent, Group: g.Name, Customer: call.Caller(),
-		CenterNumber: call.Number().E164, OfferedAt: offeredAt, EndedAt: r.at}
+		CenterNumber: call.CenterNumber(), OfferedAt: offeredAt, EndedAt: r.at}
 	var se *sipedge.StatusError
 	switch {
 	case answeredElsewhere && errors.Is(r.err, context.Canceled):
@@ -523,7 +530,7 @@ func (c *Center) recordOfferLocked(o callcenter.Offer) {
 // rings even when busy (the status then does not show the ringing); an
 // agent signed out or already on a call is not rung and the caller hears
 // all-busy.
-func (c *Center) direct(ctx context.Context, call *sipedge.InboundCall, wn string, pop callcenter.ScreenPop, log *slog.Logger) {
+func (c *Center) direct(ctx context.Context, call sipedge.QueueCall, wn string, pop callcenter.ScreenPop, log *slog.Logger) {
 	c.playMusic(ctx, call)
 	started := c.now()
 	c.mu.Lock()

@@ -513,11 +513,11 @@ func (s *session) transfer(asker string, t Target) error {
 	if err := s.check(asker, t); err != nil {
 		return err
 	}
-	if _, queues := s.call.(*sipedge.InboundCall); t.Kind == TargetGroup && queues {
-		// The customer leaves this agent and queues again (through the
-		// group's IVR): the session ends, HandleInbound requeues. (A
-		// call an agent placed has no queue stay: a transfer to a group
-		// rings its member free the longest, below.)
+	if _, queues := s.call.(sipedge.QueueCall); t.Kind == TargetGroup && queues {
+		// The customer leaves this agent and queues (through the
+		// group's IVR): the session ends, HandleInbound or
+		// HandleOutbound requeues. (A call that cannot queue rings the
+		// group's member free the longest, in dial.)
 		s.c.ctl.setRequeue(s.call.ID(), t.To)
 		s.stopMusic()
 		s.leave(s.parties[0])
@@ -1318,13 +1318,22 @@ func (c *Center) TransferGroups() []api.TransferGroup {
 
 // transferRoute is where a customer transferred to group goes: the
 // group's IVR first when it has one (its choice decides), else the queue.
-func (c *Center) transferRoute(ctx context.Context, call *sipedge.InboundCall, group string, log *slog.Logger) callcenter.IVRAction {
+func (c *Center) transferRoute(ctx context.Context, call sipedge.QueueCall, group string, log *slog.Logger) callcenter.IVRAction {
 	action := callcenter.IVRAction{Kind: callcenter.IVRGroup, Target: group}
 	c.mu.Lock()
 	g := c.groups[group]
 	c.unlock()
 	if g.IVR == "" {
 		return action
+	}
+	// Digits the customer pressed while talking with the agent (an
+	// account number read out, say) are not answers to this menu.
+	for drained := false; !drained; {
+		select {
+		case <-call.Keys():
+		default:
+			drained = true
+		}
 	}
 	res, err := ivr.Run(ctx, g.IVR, menus{c.st}, &player{c: c, call: call}, &keys{call.Keys()}, ivr.WithLogger(log))
 	if err != nil {

@@ -13,8 +13,9 @@ import (
 
 // HandleOutbound runs call control on a call an agent placed to an
 // outside number (the sipedge.OutboundHandler): hold, transfer to an
-// agent or a group's free member, consult, three-way and DTMF, exactly as
-// on inbound calls, until nobody talks with the customer. The agent's
+// agent or a group (the customer queues, through the group's IVR), consult,
+// three-way and DTMF, exactly as on inbound calls, until nobody talks with
+// the customer. The agent's
 // status follows the call through AgentActivity as before; a transfer or
 // consult target's through the session.
 func (c *Center) HandleOutbound(ctx context.Context, call *sipedge.OutboundCall) {
@@ -31,6 +32,10 @@ func (c *Center) HandleOutbound(ctx context.Context, call *sipedge.OutboundCall)
 	}
 	pop.CallsFrom, pop.LastCallAt = n, last
 	c.converse(ctx, call, leg, callcenter.SkillGroup{}, pop, c.now(), log)
+	// Transferred to a group: the customer goes through the group's IVR
+	// and queue like a caller (call.go), and the agent who answers there
+	// gets the call's control session.
+	c.requeued(ctx, call, pop, log)
 }
 
 // agentNamer is the part of the store that names agents (the SQLite

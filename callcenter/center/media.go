@@ -34,7 +34,7 @@ const (
 // playing, is paused under a prompt so the caller hears the words.
 type player struct {
 	c    *Center
-	call *sipedge.InboundCall
+	call sipedge.QueueCall
 }
 
 func (p *player) Play(ctx context.Context, name string) error {
@@ -79,7 +79,7 @@ func (c *clip) Read(f []int16) {
 
 // playMusic starts the hold music; without prompts the caller waits in
 // silence. Bridging an agent stops it.
-func (c *Center) playMusic(ctx context.Context, call *sipedge.InboundCall) {
+func (c *Center) playMusic(ctx context.Context, call sipedge.QueueCall) {
 	if c.prompts == nil {
 		return
 	}
@@ -96,7 +96,7 @@ func (c *Center) playMusic(ctx context.Context, call *sipedge.InboundCall) {
 // announce tells a queued caller its position and expected wait
 // (minutes, at least one) with the prompt sequences queue_position_N and
 // expected_wait_N; numbers without a prompt are not announced.
-func (c *Center) announce(ctx context.Context, call *sipedge.InboundCall, position int, wait time.Duration) {
+func (c *Center) announce(ctx context.Context, call sipedge.QueueCall, position int, wait time.Duration) {
 	if c.prompts == nil || position <= 0 {
 		return
 	}

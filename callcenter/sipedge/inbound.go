@@ -113,7 +113,11 @@ type InboundCall struct {
 	customerEnd time.Time
 	group       string
 	queueWait   time.Duration
-	outcome     *outcome
+	// legGroup and legWait are the queue stay after a transfer to a
+	// group: the transfer leg's record gets them.
+	legGroup string
+	legWait  time.Duration
+	outcome  *outcome
 }
 
 type outcome struct {
@@ -147,17 +151,31 @@ func (ic *InboundCall) Room() *cmedia.Room {
 	return ic.room
 }
 
-// SetGroup records the skill group the call queued in.
+// CenterNumber is the center number the customer dialled.
+func (ic *InboundCall) CenterNumber() string { return ic.num.E164 }
+
+// SetGroup records the skill group the call queued in: the customer
+// call's record keeps the group of its first stay; after a transfer to a
+// group it is the transfer leg's.
 func (ic *InboundCall) SetGroup(name string) {
 	ic.mu.Lock()
-	ic.group = name
+	if ic.transferred {
+		ic.legGroup = name
+	} else {
+		ic.group = name
+	}
 	ic.mu.Unlock()
 }
 
-// SetQueueWait records how long the customer waited for an agent.
+// SetQueueWait records how long the customer waited for an agent (the
+// first stay on the call's record, later ones on their transfer legs').
 func (ic *InboundCall) SetQueueWait(d time.Duration) {
 	ic.mu.Lock()
-	ic.queueWait = d
+	if ic.transferred {
+		ic.legWait = d
+	} else {
+		ic.queueWait = d
+	}
 	ic.mu.Unlock()
 }
 
@@ -220,16 +238,7 @@ func (ic *InboundCall) Answer(ctx context.Context) error {
 		room.Close()
 		return fmt.Errorf("answer call %s: %w", ic.c.id, err)
 	}
-	room.OnDTMF(func(p *cmedia.Participant, d rune) {
-		if p.Name() != CustomerLeg {
-			forwardDTMF(room, p, d)
-			return
-		}
-		select {
-		case ic.keys <- d:
-		default:
-		}
-	})
+	customerKeys(room, ic.keys)
 	ic.room = room
 	return nil
 }
@@ -258,6 +267,7 @@ func (ic *InboundCall) Play(ctx context.Context, name string, src audio.Source, 
 		return nil, fmt.Errorf("play %s on call %s: %w", name, ic.c.id, err)
 	}
 	ic.sources[name] = p
+	customerHearsAll(ic.room)
 	return func() {
 		ic.mu.Lock()
 		if ic.sources[name] == p {
@@ -334,93 +344,17 @@ func (ic *InboundCall) OfferID() string {
 // ring-all offers share a ctx cancelled once one answers). Offers may run
 // concurrently; the caller hangs up answered legs it does not bridge.
 func (ic *InboundCall) Offer(ctx context.Context, workNumber string, ringTimeout time.Duration, pop callcenter.ScreenPop) (*AgentLeg, error) {
-	e := ic.e
-	if ringTimeout <= 0 {
-		ringTimeout = e.ringTimeout
-	}
-	if ic.ctx.Err() != nil {
-		return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, ErrCallEnded)
-	}
-	lctx, cancel := context.WithTimeout(ic.ctx, 5*time.Second)
-	t, code := e.agentTarget(lctx, ic.c, workNumber, sip.Uri{Scheme: "sip", User: ic.c.caller, Host: e.host})
-	cancel()
-	if code != 0 {
-		if code == 480 {
-			return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, ErrUnreachable)
-		}
-		return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, &StatusError{Code: code, Reason: reasonPhrase(code)})
-	}
-	ic.offers.Add(1)
-	defer ic.offers.Done()
-
-	out, err := e.dg.NewDialog(t.uri, diago.NewDialogOptions{Transport: t.transport})
-	if err != nil {
-		return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, err)
-	}
 	group := pop.Group
+	ic.mu.Lock()
 	if group == "" {
-		ic.mu.Lock()
 		group = ic.group
-		ic.mu.Unlock()
-	}
-	offerID := ic.OfferID()
-	headers := []sip.Header{
-		&sip.FromHeader{Address: t.from, Params: sip.NewParams()},
-		sip.NewHeader(HeaderCallID, offerID),
-		sip.NewHeader(HeaderCallType, callcenter.CallInbound.String()),
-		sip.NewHeader(HeaderCaller, ic.c.caller),
-		sip.NewHeader(HeaderNumber, ic.num.E164),
-	}
-	if offerID != ic.c.id {
-		headers = append(headers, sip.NewHeader(HeaderParentCallID, ic.c.id))
-	}
-	if group != "" {
-		headers = append(headers, sip.NewHeader(HeaderGroup, group))
-	}
-	e.emitLeg(ic.c, offerID, workNumber, callcenter.CallRinging, callcenter.ResultUnknown, callcenter.PartyNone)
-
-	ringCtx, cancelRing := context.WithTimeout(ctx, ringTimeout)
-	defer cancelRing()
-	stop := context.AfterFunc(ic.ctx, cancelRing)
-	err = out.Invite(ringCtx, diago.InviteClientOptions{
-		Headers: headers,
-		OnResponse: func(res *sip.Response) error {
-			if res.IsSuccess() && !sdpSafe(res.Body()) {
-				return errUnsafeSDP
-			}
-			return nil
-		},
-	})
-	stop()
-	if err != nil {
-		defer out.Close()
-		var ferr error
-		res := callcenter.ResultFailed
-		switch {
-		case errors.Is(err, errUnsafeSDP):
-			hctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 2*time.Second)
-			if err := out.DialogClientSession.Ack(hctx); err == nil {
-				out.DialogClientSession.Bye(hctx)
-			}
-			cancel()
-			ferr = &StatusError{Code: 502, Reason: "unparsable SDP answer"}
-		case ic.ctx.Err() != nil:
-			res, ferr = callcenter.ResultCancelled, ErrCallEnded
-		case ctx.Err() != nil:
-			res, ferr = callcenter.ResultCancelled, ctx.Err()
-		case errors.Is(ringCtx.Err(), context.DeadlineExceeded):
-			res, ferr = callcenter.ResultNoAnswer, ErrNoAnswer
-		default:
-			code := responseCode(err)
-			res, ferr = resultFor(code), &StatusError{Code: code, Reason: reasonPhrase(code)}
+		if ic.transferred && ic.legGroup != "" {
+			group = ic.legGroup
 		}
-		e.emitLeg(ic.c, offerID, workNumber, callcenter.CallEnded, res, callcenter.PartyNone)
-		return nil, fmt.Errorf("offer call %s to %s: %w", ic.c.id, workNumber, ferr)
 	}
-	if err := out.Ack(context.WithoutCancel(ringCtx)); err != nil {
-		e.log.Warn("sip: ack agent", "call", ic.c.id, "agent", workNumber, "error", err)
-	}
-	return &AgentLeg{owner: ic, agent: workNumber, dlg: out, answeredAt: e.now(), id: offerID, kind: LegToAgent, name: "agent:" + workNumber}, nil
+	ic.mu.Unlock()
+	return offerLeg(ctx, ic, offerSpec{callID: ic.c.id, offerID: ic.OfferID(), customer: ic.c.caller, number: ic.num.E164,
+		group: group, typ: callcenter.CallInbound, callCtx: ic.ctx, offers: &ic.offers}, workNumber, ringTimeout)
 }
 
 // Bridge joins the answered agent to the customer: the sources stop and
@@ -458,6 +392,7 @@ func (ic *InboundCall) Bridge(leg *AgentLeg) error {
 	}
 	leg.part.Store(p)
 	ic.bridged = leg
+	customerHearsAll(ic.room)
 	if ic.transferred {
 		// A transfer to a group reached this agent: the leg gets a record
 		// of its own, linked to the customer call.
@@ -621,18 +556,6 @@ func (ic *InboundCall) close() {
 	e.log.Info("sip: inbound call ended", "call", c.id, "caller", c.caller, "agent", c.agent,
 		"group", rec.Group, "queue_wait", rec.QueueWait, "result", res, "hangup_by", by, "abandoned", rec.Abandoned)
 	e.emit(c, callcenter.CallEnded, res, by)
-}
-
-// emitLeg tells the observer about one agent's offer of a queue call
-// (id: the offer's call id, see OfferID).
-func (e *Edge) emitLeg(c *call, id, agent string, st callcenter.CallState, res callcenter.Result, by callcenter.Party) {
-	if e.onCall == nil {
-		return
-	}
-	e.onCall(callcenter.CallEvent{
-		CallID: id, Type: c.typ, State: st, From: c.caller, To: agent,
-		Agents: []string{agent}, Number: c.number, At: e.now(), Result: res, HangupBy: by,
-	})
 }
 
 // activity tells the activity observer about the agent legs of a bridged

@@ -433,23 +433,8 @@ func forwardDTMF(room *cmedia.Room, from *cmedia.Participant, d rune) {
 // to a group, served by the queue's offers) a record of its own, linked to
 // the customer call.
 func (ic *InboundCall) transferLeg(leg *AgentLeg) {
-	e := ic.e
 	ic.mu.Lock()
-	group := ic.group
+	group, wait := ic.legGroup, ic.legWait
 	ic.mu.Unlock()
-	// leg.id is the transfer's id already (Offer): the one its offers
-	// and screen pop carried.
-	leg.notify = []string{leg.agent}
-	leg.rec = &callcenter.CallRecord{CallID: leg.id, Type: ic.c.typ, Caller: ic.c.caller, Callee: leg.agent, Agent: leg.agent,
-		Number: ic.num.E164, StartedAt: leg.answeredAt, AnsweredAt: leg.answeredAt, Group: group, ParentID: ic.c.id}
-	if ms := leg.dlg.Media().MediaSession(); ms != nil {
-		leg.rec.Codec = media.CodecAudioFromSession(ms).Name
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
-	if err := e.rec.BeginCallRecord(rctx, *leg.rec); err != nil {
-		e.log.Error("sip: begin transfer record", "call", ic.c.id, "leg", leg.id, "error", err)
-	}
-	cancel()
-	leg.emit(callcenter.CallTalking, callcenter.ResultAnswered, callcenter.PartyNone)
-	track(ic, leg)
+	transferRecord(ic, leg, ic.c.typ, ic.c.caller, ic.num.E164, group, wait)
 }

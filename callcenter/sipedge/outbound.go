@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentphone/agentphone/callcenter"
 	cmedia "github.com/agentphone/agentphone/callcenter/media"
+	"github.com/google/uuid"
 )
 
 // OutboundHandler takes over call control of an answered call an agent
@@ -35,9 +36,23 @@ type OutboundCall struct {
 	room  *cmedia.Room
 	agent *AgentLeg
 
+	// keys are the customer's digits (a group's IVR after a transfer).
+	keys   chan rune
+	offers sync.WaitGroup
+
 	mu          sync.Mutex
 	legs        []*AgentLeg
 	customerEnd time.Time
+	// The queue stay after a transfer to a group (queue.go): the
+	// sources the customer hears, the agent bridged from the queue, the
+	// id of the transfer leg the queue looks for, and its group and wait.
+	sources     map[string]*cmedia.Participant
+	bridged     *AgentLeg
+	transferred bool
+	transferID  string
+	group       string
+	queueWait   time.Duration
+	outcome     *outcome
 }
 
 // ID is the call's id (its record's key).
@@ -86,6 +101,15 @@ func (oc *OutboundCall) Release(ctx context.Context, leg *AgentLeg) error {
 	if p := leg.part.Load(); p != nil {
 		p.Leave()
 	}
+	oc.mu.Lock()
+	if leg == oc.agent || leg == oc.bridged {
+		// The customer's agent left (a transfer): the next agent a queue
+		// reaches gets a transfer leg with an id of its own.
+		oc.bridged = nil
+		oc.transferred = true
+		oc.transferID = uuid.NewString()
+	}
+	oc.mu.Unlock()
 	return leg.Hangup(ctx)
 }
 
@@ -108,7 +132,8 @@ func (e *Edge) runOutbound(c *call, room *cmedia.Room) {
 	defer cancelCall()
 	stop := context.AfterFunc(c.out.Context(), cancelCall)
 	defer stop()
-	oc := &OutboundCall{e: e, c: c, ctx: callCtx, room: room}
+	oc := &OutboundCall{e: e, c: c, ctx: callCtx, room: room, keys: make(chan rune, 32), sources: map[string]*cmedia.Participant{}}
+	customerKeys(room, oc.keys)
 	oc.agent = &AgentLeg{owner: oc, agent: c.caller, dlg: c.in, answeredAt: c.answeredAt, id: c.id,
 		kind: LegToAgent, name: e.legName(c, true)}
 	oc.agent.part.Store(room.Participant(oc.agent.name))
@@ -121,7 +146,10 @@ func (e *Edge) runOutbound(c *call, room *cmedia.Room) {
 
 	e.outbound(callCtx, oc)
 
+	// Queue offers the handler left running (it should not) end with
+	// the call.
 	cancelCall()
+	oc.offers.Wait()
 	oc.close()
 }
 
@@ -131,16 +159,26 @@ func (oc *OutboundCall) close() {
 	customerGone := c.out.Context().Err() != nil
 	oc.mu.Lock()
 	legs := append(slices.Clone(oc.legs), oc.agent)
+	if oc.bridged != nil && !slices.Contains(legs, oc.bridged) {
+		legs = append(legs, oc.bridged)
+	}
 	customerEnd := oc.customerEnd
 	oc.mu.Unlock()
 	live := false
 	for _, l := range legs {
 		live = live || l.dlg.Context().Err() == nil
 	}
+	oc.mu.Lock()
+	sentAway := oc.outcome != nil
+	oc.mu.Unlock()
 	var by callcenter.Party
 	switch {
 	case customerGone:
 		by = callcenter.PartyCallee
+	case sentAway:
+		// A queue the customer was transferred to ended the call (its
+		// IVR's goodbye, an overflow message).
+		by = callcenter.PartySystem
 	case !live:
 		by = callcenter.PartyCaller
 	default:

@@ -208,50 +208,135 @@ func TestControlOutboundCall(t *testing.T) {
 	}
 }
 
-// TestControlOutboundTransfers: on a call 1001 placed, a blind transfer to
-// the support group rings its free member 2001, who then talks with the
-// customer; 1001 is gone. Before, with 2001 busy, the same transfer
-// fails and the customer is back with 1001.
-func TestControlOutboundTransfers(t *testing.T) {
+// TestControlOutboundGroupQueue: a transfer to a group on a call 1001
+// placed goes through the group's queue, as on a call that came in
+// (SPEC §5). With nobody in support online it is refused at once. With
+// 2001 signed in but busy the customer waits in support's queue hearing
+// the music (1001 gone); once 2001 is free it is offered the call (the
+// transfer leg's own id, the customer call as parent, the group), answers
+// and talks with the customer both ways. Records: the call's (1001's)
+// and the transfer leg's (2001, support, its queue wait), linked.
+func TestControlOutboundGroupQueue(t *testing.T) {
 	in, sim := startOutside(t)
 	a1 := newAgent(t, in, "1001", tone1001)
-	a3 := newAgent(t, in, "2001", tone2001)
 	w1 := watch(t, "1001", a1.api)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	const number = "13912345678"
 
-	out, cust, callID := dialOut(t, ctx, sim, a1, w1, "13912345678")
+	out, cust, callID := dialOut(t, ctx, sim, a1, w1, number)
 	talk(t, a1, cust, tone1001)
-	// 2001 is signed in but busy: the transfer fails at once and the
-	// customer is back with 1001, with the reason.
+	_, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"})
+	refusedWith(t, "transfer to support with nobody online", err, api.CodeNoAgentsOnline)
+
+	// 2001 signs in (busy after login): the transfer queues the customer.
+	a3 := newAgent(t, in, "2001", tone2001)
+	w3 := watch(t, "2001", a3.api)
 	if _, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil {
 		t.Fatalf("transfer to support: %v", err)
 	}
-	w1.next(t, api.EventControl, "back after the failed transfer", func(ev api.Event) bool {
-		cc := decode[api.CallControl](t, ev)
-		return cc.State == api.ControlTalking && cc.Notice != nil && cc.Notice.Code == api.CodeAgentBusy
-	})
-	talk(t, a1, cust, tone1001)
-	setIdle(t, a3)
-	if cc, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil || cc.State != api.ControlTransferring {
-		t.Fatalf("transfer to support: %+v, %v", cc, err)
-	}
+	waitDone(t, "1001", out)
+	waitControl(t, w1, api.ControlEnded)
+	w3.wait(t, api.EventGroups, "the customer waiting in support", waitingIn(t, "support", 1))
 	customerHearsMusic(t, cust, tone1001)
+	noCall(t, a3)
+	if st := status(t, a1); st.Activity != "none" {
+		t.Errorf("1001 after transferring its call: %+v", st)
+	}
+
+	// 2001 frees up: the queue offers it the customer.
+	setIdle(t, a3)
 	ring := a3.nextCall(t, phone.Ringing)
-	if ring.Header("X-Parent-Call-ID") != callID || ring.Header("X-Caller") != "13912345678" {
-		t.Errorf("transfer offer headers: parent %q caller %q", ring.Header("X-Parent-Call-ID"), ring.Header("X-Caller"))
+	legID := ring.Header("X-Call-ID")
+	if legID == "" || legID == callID || ring.Header("X-Parent-Call-ID") != callID ||
+		ring.Header("X-Caller") != number || ring.Header("X-Group") != "support" {
+		t.Errorf("queue offer headers: id %q parent %q caller %q group %q (call %s)", legID,
+			ring.Header("X-Parent-Call-ID"), ring.Header("X-Caller"), ring.Header("X-Group"), callID)
+	}
+	if err := ring.Answer(ctx); err != nil {
+		t.Fatalf("2001 answers: %v", err)
+	}
+	talk(t, a3, cust, tone2001)
+	customerHearsAll(t, cust, tone2001)
+	agentHearsAll(t, a3, custTone)
+	// 2001 has the call's control: on hold it hears nothing.
+	cc, err := a3.api.Hold(ctx, legID)
+	if err != nil || cc.State != api.ControlHeld || cc.CallID != callID {
+		t.Fatalf("2001 holds: %+v, %v", cc, err)
+	}
+	agentHearsNone(t, a3, custTone)
+	if cc, err := a3.api.Resume(ctx, callID); err != nil || cc.State != api.ControlTalking {
+		t.Fatalf("2001 resumes: %+v, %v", cc, err)
+	}
+	customerHearsAll(t, cust, tone2001)
+	agentHearsAll(t, a3, custTone)
+	hangUp(t, ctx, cust, ring)
+	w3.waitStatus(t, "after-call work (support's)", isActivity("acw"))
+
+	call, legs := recordsOf(t, in, callID, 2)
+	if call.Agent != "1001" || call.Type != callcenter.CallAgentOutbound || call.Callee != number ||
+		call.Result != callcenter.ResultAnswered || call.HangupBy != callcenter.PartyCallee {
+		t.Errorf("call record %+v", call)
+	}
+	l := legs[0]
+	if l.CallID != legID || l.Agent != "2001" || l.Type != callcenter.CallAgentOutbound || l.Caller != number ||
+		l.Group != "support" || l.Result != callcenter.ResultAnswered {
+		t.Errorf("transfer leg record %+v", l)
+	}
+	// The customer waited at least the music check and the offer.
+	if l.QueueWait < window || l.QueueWait > 30*time.Second {
+		t.Errorf("transfer leg's queue wait %v", l.QueueWait)
+	}
+}
+
+// TestControlOutboundGroupIVR: a group with an IVR menu: on a call 1001
+// placed, a transfer to that group plays the menu to the customer and
+// offers nobody (2001 is idle) until the customer keys its choice; then
+// the queue rings 2001, who talks with the customer.
+func TestControlOutboundGroupIVR(t *testing.T) {
+	in, sim := startOutside(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	menu := callcenter.IVRMenu{Name: "support_menu", Prompt: "welcome_main",
+		Choices: map[rune]callcenter.IVRAction{'3': {Kind: callcenter.IVRGroup, Target: "support"}},
+		Timeout: 20 * time.Second, MaxTries: 1, OnFail: callcenter.IVRAction{Kind: callcenter.IVRHangup}}
+	if _, err := in.st.PutIVRMenu(ctx, menu); err != nil {
+		t.Fatalf("IVR menu: %v", err)
+	}
+	tuneGroup(t, in, "support", func(g *callcenter.SkillGroup) { g.IVR = menu.Name })
+	a1 := newAgent(t, in, "1001", tone1001)
+	a3 := newAgent(t, in, "2001", tone2001)
+	w1 := watch(t, "1001", a1.api)
+	setIdle(t, a3)
+
+	out, cust, callID := dialOut(t, ctx, sim, a1, w1, "13912345678")
+	talk(t, a1, cust, tone1001)
+	if _, err := a1.api.Transfer(ctx, callID, api.Target{Kind: api.TargetGroup, To: "support"}); err != nil {
+		t.Fatalf("transfer to support: %v", err)
+	}
+	waitDone(t, "1001", out)
+	// The menu's prompt (speech: its pauses are not checked), and nobody
+	// rung while the customer has not chosen.
+	waitFor(t, 6*time.Second, "the customer hears the group's menu", func() bool {
+		s := lastReceived(cust)
+		return len(s) > 0 && audio.DBFS(s) > -45 && absent(s, 8000, tone1001) && absent(s, 8000, tone2001)
+	})
+	time.Sleep(time.Second)
+	noCall(t, a3)
+	if err := cust.SendDTMF(ctx, "3"); err != nil {
+		t.Fatalf("customer keys 3: %v", err)
+	}
+	ring := a3.nextCall(t, phone.Ringing)
+	if ring.Header("X-Parent-Call-ID") != callID || ring.Header("X-Group") != "support" {
+		t.Errorf("queue offer after the IVR: parent %q group %q", ring.Header("X-Parent-Call-ID"), ring.Header("X-Group"))
 	}
 	if err := ring.Answer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitDone(t, "1001", out)
 	talk(t, a3, cust, tone2001)
 	hangUp(t, ctx, cust, ring)
-	call, legs := recordsOf(t, in, callID, 2)
-	if call.Agent != "1001" || call.Type != callcenter.CallAgentOutbound {
-		t.Errorf("call record %+v", call)
-	}
-	if l := legs[0]; l.Agent != "2001" || l.Type != callcenter.CallAgentOutbound || l.Caller != "13912345678" || l.Result != callcenter.ResultAnswered {
+	_, legs := recordsOf(t, in, callID, 2)
+	if l := legs[0]; l.Agent != "2001" || l.Group != "support" || l.Result != callcenter.ResultAnswered {
 		t.Errorf("transfer leg record %+v", l)
 	}
 }
