@@ -45,6 +45,7 @@ type phoneBarView struct {
 	numberRow, pad    fyne.CanvasObject
 	keypad            *widget.Button
 	inCall, keypadOn  bool
+	ringing           bool // an incoming call is offered (its pop is up)
 	// onResize is told when the bar's size changes (the incoming pop
 	// follows it). Main goroutine.
 	onResize func()
@@ -94,6 +95,11 @@ func (v *phoneBarView) arrange() {
 		}
 		objs = append(objs, v.cardBox, v.message)
 		v.actions.Objects = []fyne.CanvasObject{v.hangup, v.mute, v.keypad}
+		if v.ringing {
+			// The pop has Answer and Reject; the row would peek out
+			// under it.
+			v.actions.Objects = nil
+		}
 	} else {
 		// A notice of the call control (a transfer done or failed)
 		// outlives the call: the in-call box keeps its place on top.
@@ -103,7 +109,7 @@ func (v *phoneBarView) arrange() {
 		objs = append(objs, v.numberRow, v.pad, v.callInfo, v.cardBox, v.digits, v.message)
 		v.actions.Objects = []fyne.CanvasObject{v.call}
 	}
-	v.actions.Layout = layout.NewGridLayoutWithColumns(len(v.actions.Objects))
+	v.actions.Layout = layout.NewGridLayoutWithColumns(max(len(v.actions.Objects), 1))
 	if v.keypadOn {
 		v.keypad.Importance = widget.HighImportance
 	} else {
@@ -287,6 +293,12 @@ func newPhoneBarView(m *vm.PhoneBarVM, p *parts, menu func() *fyne.Menu, c func(
 		// Every call starts with the pad folded: the controls first.
 		v.keypadOn = false
 		v.arrange()
+	})
+	onBool(m.Incoming, func(on bool) {
+		if on != v.ringing {
+			v.ringing = on
+			v.arrange()
+		}
 	})
 	// The ringing pop covers the bar and shows the customer itself.
 	// While consulting, the consult view names the customer: the card
