@@ -26,10 +26,11 @@ import (
 // history, notes and callbacks are seeded in the store first.
 
 // Where the in-call controls are in the window (ui/incall.go, ui/work.go):
-// the row of Hold, Transfer, Consult and Callback on top of the phone tab;
-// the side panel's Customer and Notes tabs; the Callbacks tab of the bar.
-func transferButtonAt(*screen) image.Point { return image.Pt(150, 247) }
-func consultButtonAt(*screen) image.Point  { return image.Pt(246, 247) }
+// the row of Hold, Transfer, Consult and Callback on top of the phone tab,
+// under the call's info line; the side panel's Customer and Notes tabs;
+// the Callbacks tab of the bar.
+func transferButtonAt(*screen) image.Point { return image.Pt(150, 286) }
+func consultButtonAt(*screen) image.Point  { return image.Pt(246, 286) }
 func notesTabAt(*screen) image.Point       { return image.Pt(550, 207) }
 func customerTabAt(*screen) image.Point    { return image.Pt(450, 207) }
 func callbacksTabAt(*screen) image.Point   { return image.Pt(255, 207) }
@@ -39,19 +40,20 @@ func noteEntryAt(s *screen) image.Point { return image.Pt(575, s.window.Dy()-85)
 func addNoteAt(s *screen) image.Point   { return image.Pt(700, s.window.Dy()-27) }
 
 // The transfer / consult dialog is centred, 640 high (ui/incall.go): its
-// Close button at the bottom, the first agent's button at the top.
+// Close button at the bottom, the first agent's button at the top (right
+// under the "Agents" heading: the error line shows only with an error).
 func dialogCloseAt(s *screen) image.Point {
 	return image.Pt(s.window.Dx()/2, s.window.Dy()/2+320-38)
 }
 func firstAgentActionAt(s *screen) image.Point {
-	return image.Pt(s.window.Dx()/2+173, s.window.Dy()/2-320+151)
+	return image.Pt(s.window.Dx()/2+173, s.window.Dy()/2-320+112)
 }
 
 // dialogShown: the first agent row of the dialog has its green dot (1003
 // is online), where nothing green is drawn without the dialog.
 func dialogShown(s *screen) bool {
 	c := image.Pt(s.window.Dx()/2, s.window.Dy()/2)
-	dot := image.Rect(c.X-215, c.Y-320+140, c.X-195, c.Y-320+165)
+	dot := image.Rect(c.X-215, c.Y-320+101, c.X-195, c.Y-320+126)
 	return s.countIn(dot, near(dotGreen, 10)) > 20
 }
 
@@ -71,7 +73,7 @@ func (s *screen) countIn(r image.Rectangle, match func(r, g, b uint8) bool) int 
 }
 
 // The consult view's Cancel button, under the call info of the phone tab.
-func consultCancelAt(*screen) image.Point { return image.Pt(322, 447) }
+func consultCancelAt(*screen) image.Point { return image.Pt(322, 485) }
 
 const typedNote = "Confirmed Friday delivery; wants a call the day before."
 
