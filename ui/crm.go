@@ -442,6 +442,7 @@ type customerPanel struct {
 	name, numbers, company, tags, owner *widget.Label
 	fields                              *fyne.Container
 	track                               *trackTable
+	trackEmpty                          *widget.Label
 	addName                             *widget.Entry
 	add                                 *widget.Button
 	addRow                              *fyne.Container
@@ -516,7 +517,12 @@ func newCustomerPanel(m *vm.CustomerVM, win func() fyne.Window) *customerPanel {
 	card := container.NewVBox(head, tight(p.company, p.tags, p.owner), p.fields)
 	heading := widget.NewLabel(lang.L("History"))
 	heading.TextStyle.Bold = true
-	known := container.NewBorder(container.NewVBox(card, widget.NewSeparator(), heading), nil, nil, nil, container.NewVScroll(p.track.box))
+	p.trackEmpty = widget.NewLabelWithData(m.TrackEmpty)
+	p.trackEmpty.Importance = widget.LowImportance
+	p.trackEmpty.Wrapping = fyne.TextWrapWord
+	headBox := container.NewVBox(card, widget.NewSeparator(), heading, p.trackEmpty)
+	showWhenSet(p.trackEmpty, m.TrackEmpty, headBox)
+	known := container.NewBorder(headBox, nil, nil, nil, container.NewVScroll(p.track.box))
 	top := container.NewVBox(p.message, p.addRow)
 	showWhenSet(p.message, m.Message, top)
 	for _, pair := range []struct {

@@ -253,10 +253,13 @@ func TestTransferDialogGolden(t *testing.T) {
 			if iv.dialogOpen == nil {
 				t.Fatal("no transfer dialog")
 			}
-			f.work.errs["transfer"] = &vm.RefusedError{Reason: "1003 Wang Fang is on a call", Code: api.CodeAgentBusy}
+			// The refusal is translated and names the agent as the list
+			// does, whatever the server's words.
+			f.work.errs["transfer"] = &vm.RefusedError{Reason: "agent 1003 is busy", Code: api.CodeAgentBusy}
 			f.wp.incall.Choose(api.Target{Kind: api.TargetAgent, To: "1003"})
 			f.wait()
-			if got := iv.dialog.errText.Text; got != "1003 Wang Fang is on a call" {
+			want := map[string]string{"en": "1003 Wang Fang is busy", "zh-CN": "1003 Wang Fang 正忙"}[l.name]
+			if got := iv.dialog.errText.Text; got != want {
 				t.Errorf("dialog error %q", got)
 			}
 			test.AssertRendersToImage(t, "transfer_dialog"+l.suffix+".png", f.w.Canvas())

@@ -3,6 +3,8 @@ package vm
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/agentphone/agentphone/callcenter/api"
@@ -109,7 +111,7 @@ func (b *ClientBackend) AddNote(ctx context.Context, id, text string) (api.Note,
 // EditNote implements CRM: replaces the text of one of the agent's own notes.
 func (b *ClientBackend) EditNote(ctx context.Context, id int64, text string) (api.Note, error) {
 	n, err := b.c.EditNote(ctx, id, text)
-	return n, centerErr("edit note", err)
+	return n, itemErr("edit note", err)
 }
 
 // Notes implements CRM: the customer number's most recent notes, newest
@@ -137,12 +139,12 @@ func (b *ClientBackend) CreateCallback(ctx context.Context, in api.CallbackInput
 // refused.
 func (b *ClientBackend) UpdateCallback(ctx context.Context, id int64, in api.CallbackInput) (api.Callback, error) {
 	cb, err := b.c.UpdateCallback(ctx, id, in)
-	return cb, centerErr("update callback", err)
+	return cb, itemErr("update callback", err)
 }
 
 // DeleteCallback implements CRM: deletes one of the agent's callbacks.
 func (b *ClientBackend) DeleteCallback(ctx context.Context, id int64) error {
-	return centerErr("delete callback", b.c.DeleteCallback(ctx, id))
+	return itemErr("delete callback", b.c.DeleteCallback(ctx, id))
 }
 
 // Customers implements CRM: searches the library by name or number, only the
@@ -169,13 +171,13 @@ func (b *ClientBackend) AddCallerToCustomers(ctx context.Context, id, name strin
 // callbacks.
 func (b *ClientBackend) Customer(ctx context.Context, id int64) (api.CustomerCard, error) {
 	c, err := b.c.Customer(ctx, id)
-	return c, centerErr("customer", err)
+	return c, itemErr("customer", err)
 }
 
 // UpdateCustomer implements CRM: edits a card (its owner or a supervisor).
 func (b *ClientBackend) UpdateCustomer(ctx context.Context, id int64, cu api.Customer) (api.Customer, error) {
 	c, err := b.c.UpdateCustomer(ctx, id, cu)
-	return c, centerErr("update customer", err)
+	return c, itemErr("update customer", err)
 }
 
 // CustomerByNumber implements CRM: the API's not_found is "no card has this
@@ -189,4 +191,15 @@ func (b *ClientBackend) CustomerByNumber(ctx context.Context, number string) (ap
 		}
 	}
 	return c, centerErr("customer by number", err)
+}
+
+// itemErr is centerErr for a route naming one note, callback or customer
+// by id: its not_found means that item was deleted meanwhile (ErrGone),
+// not a server without the CRM, which could not have listed it.
+func itemErr(what string, err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Status == http.StatusNotFound && ce.Code == api.CodeNotFound {
+		return fmt.Errorf("%s: %w: %w", what, ErrGone, err)
+	}
+	return centerErr(what, err)
 }

@@ -135,7 +135,7 @@ func (m *CallbacksVM) Load() {
 		}
 		if err != nil {
 			m.log.Info("callbacks", "err", err)
-			_ = m.Message.Set(lang.L("Cannot load the callbacks: {{.Error}}", map[string]any{"Error": err.Error()}))
+			_ = m.Message.Set(lang.L("Cannot load the callbacks: {{.Error}}", map[string]any{"Error": reason(err)}))
 			return
 		}
 		_ = m.Message.Set("")
@@ -182,7 +182,7 @@ func (m *CallbacksVM) Reschedule(r CallbackRow, due time.Time) {
 		cb, err := m.backend.UpdateCallback(ctx, r.ID, api.CallbackInput{DueAt: due, Remark: remark})
 		if err != nil {
 			m.log.Info("reschedule callback", "err", err)
-			_ = m.Message.Set(failure(lang.L("Reschedule"), err))
+			_ = m.Message.Set(failureAbout(lang.L("Reschedule"), subject{}, lang.L("This callback is already done"), err))
 			return
 		}
 		m.mu.Lock()
@@ -198,7 +198,7 @@ func (m *CallbacksVM) Delete(r CallbackRow) {
 	m.goCmd(func(ctx context.Context) {
 		if err := m.backend.DeleteCallback(ctx, r.ID); err != nil {
 			m.log.Info("delete callback", "err", err)
-			_ = m.Message.Set(failure(lang.L("Delete"), err))
+			_ = m.Message.Set(failureAbout(lang.L("Delete"), subject{}, lang.L("This callback is already done"), err))
 			return
 		}
 		m.mu.Lock()

@@ -91,12 +91,12 @@ func TestNotesBoxRule(t *testing.T) {
 		t.Errorf("after closing the previous box: visible %v button %v message %q", boolean(t, f.notes.Visible), boolean(t, f.notes.ClosePrevious), str(t, f.notes.Message))
 	}
 
-	// Notes before answering (after a transfer) are refused with the server's words.
-	f.work.errs["add"] = &RefusedError{Reason: "You can add notes once you answered", Code: api.CodeNotAnsweredYet}
+	// Notes before answering (after a transfer) are refused, translated.
+	f.work.errs["add"] = &RefusedError{Reason: "you can add notes once you have answered the call", Code: api.CodeNotAnsweredYet}
 	f.notes.SetDraft("x")
 	f.notes.Save()
 	f.wait()
-	if msg := str(t, f.notes.Message); msg != "You can add notes once you answered" {
+	if msg := str(t, f.notes.Message); msg != "You can add notes once you have answered the call" {
 		t.Errorf("add refused: %q", msg)
 	}
 	f.work.errs["add"] = nil
@@ -250,6 +250,9 @@ func TestCustomerCard(t *testing.T) {
 	if !boolean(t, f.customer.Visible) || boolean(t, f.customer.Known) || !boolean(t, f.customer.CanAdd) {
 		t.Fatalf("unknown caller: visible %v known %v can add %v", boolean(t, f.customer.Visible), boolean(t, f.customer.Known), boolean(t, f.customer.CanAdd))
 	}
+	if e := str(t, f.customer.TrackEmpty); e != "" {
+		t.Errorf("unknown caller: empty history line %q", e)
+	}
 	var err error
 	f.customer.AddToMine("  ", func(e error) { err = e })
 	if SaveError(err) != "Enter the customer's name" {
@@ -262,6 +265,10 @@ func TestCustomerCard(t *testing.T) {
 	}
 	if !boolean(t, f.customer.Known) || boolean(t, f.customer.CanAdd) || str(t, f.customer.Name) != "张三" || str(t, f.customer.Owner) != "1001" {
 		t.Errorf("after add: known %v can add %v name %q", boolean(t, f.customer.Known), boolean(t, f.customer.CanAdd), str(t, f.customer.Name))
+	}
+	// A new card has no history: a line says so under the heading.
+	if e := str(t, f.customer.TrackEmpty); len(untyped[TrackRow](t, f.customer.Track)) != 0 || e != "No calls, notes or callbacks yet" {
+		t.Errorf("new card: track %d rows, empty line %q", len(untyped[TrackRow](t, f.customer.Track)), e)
 	}
 
 	// The card with history, edited.
@@ -293,6 +300,9 @@ func TestCustomerCard(t *testing.T) {
 	}
 	if !reflect.DeepEqual(track, wantTrack) {
 		t.Errorf("track\n got %q\nwant %q", track, wantTrack)
+	}
+	if e := str(t, f.customer.TrackEmpty); e != "" {
+		t.Errorf("card with history: empty line %q", e)
 	}
 	edit := f.customer.Card()
 	edit.Company, edit.Tags, edit.Fields = "新公司", SplitList("VIP，大客户"), ParseFields(FormatFields(edit.Fields)+"\n备注：周五回访")

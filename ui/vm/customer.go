@@ -42,7 +42,10 @@ type CustomerVM struct {
 	Owner   binding.String
 	Fields  binding.UntypedList // of Field, by key
 	Track   binding.UntypedList // of TrackRow
-	Message binding.String
+	// TrackEmpty is the line under the History heading of a card with no
+	// history yet, "" otherwise: a bare heading reads as still loading.
+	TrackEmpty binding.String
+	Message    binding.String
 	// CanAdd: the caller is in no card and the call's id is known.
 	CanAdd binding.Bool
 
@@ -79,7 +82,7 @@ func NewCustomerVM(b CRM, calls *PopVM, opts ...CustomerOption) *CustomerVM {
 		Visible: binding.NewBool(), Known: binding.NewBool(), Loading: binding.NewBool(),
 		Name: binding.NewString(), Numbers: binding.NewString(), Company: binding.NewString(),
 		Tags: binding.NewString(), Owner: binding.NewString(), Fields: binding.NewUntypedList(),
-		Track: binding.NewUntypedList(), Message: binding.NewString(), CanAdd: binding.NewBool(),
+		Track: binding.NewUntypedList(), TrackEmpty: binding.NewString(), Message: binding.NewString(), CanAdd: binding.NewBool(),
 		backend: b, calls: calls, log: slog.New(slog.DiscardHandler), now: time.Now, loc: time.Local,
 	}
 	for _, o := range opts {
@@ -162,7 +165,7 @@ func (m *CustomerVM) lookup(number string) {
 			_ = m.Message.Set("")
 		case err != nil:
 			m.log.Info("customer card", "err", err)
-			_ = m.Message.Set(lang.L("Cannot load the customer card: {{.Error}}", map[string]any{"Error": err.Error()}))
+			_ = m.Message.Set(lang.L("Cannot load the customer card: {{.Error}}", map[string]any{"Error": reason(err)}))
 			return
 		default:
 			m.card = card
@@ -341,4 +344,9 @@ func (m *CustomerVM) render() {
 		rows[i] = t
 	}
 	_ = m.Track.Set(rows)
+	empty := ""
+	if known && len(rows) == 0 {
+		empty = lang.L("No calls, notes or callbacks yet")
+	}
+	_ = m.TrackEmpty.Set(empty)
 }

@@ -26,6 +26,9 @@ var (
 	ErrUnsupported = errors.New("vm: not supported by the server")
 	// ErrNoCustomer: no card of the customer library has this number.
 	ErrNoCustomer = errors.New("vm: not in the customer library")
+	// ErrGone: the note, callback or customer acted on no longer exists
+	// (deleted meanwhile: the server answered 404 on its own route).
+	ErrGone = errors.New("vm: no longer exists")
 )
 
 // RefusedError is a change the server refused, with its reason for the

@@ -130,6 +130,9 @@ type InCallVM struct {
 	id     string // server call id of the call on the bar
 	ctl    api.CallControl
 	dialog DialogKind
+	// target is whom the last transfer or consult went to, so that its
+	// refusal or failure notice names them in the agent's language.
+	target subject
 }
 
 // InCallOption configures an InCallVM.
@@ -195,7 +198,7 @@ func (m *InCallVM) HandleCall(ev PhoneEvent) {
 func (m *InCallVM) follow() {
 	id, _, _, stage := m.calls.Current()
 	if id != m.id {
-		m.id, m.ctl, m.dialog = id, api.CallControl{}, DialogNone
+		m.id, m.ctl, m.dialog, m.target = id, api.CallControl{}, DialogNone, subject{}
 		_ = m.Message.Set("")
 	}
 	m.live = stage == PopTalking && id != ""
@@ -235,6 +238,12 @@ func (m *InCallVM) apply(cc api.CallControl) {
 		return
 	}
 	m.ctl = cc
+	if c := cc.Consult; c != nil {
+		m.target = subject{kind: c.Target.Kind, name: consultName(c)}
+		if c.Target.Kind == api.TargetGroup && c.Name != "" {
+			m.target.name = c.Name // a group by its label alone
+		}
+	}
 	m.render()
 }
 
@@ -252,36 +261,25 @@ func (m *InCallVM) ToggleHold() {
 		var err error
 		if held {
 			cc, err = m.backend.Resume(ctx, id)
-			m.done(lang.L("Resume"), cc, err)
+			m.done(lang.L("Resume"), subject{}, cc, err)
 		} else {
 			cc, err = m.backend.Hold(ctx, id)
-			m.done(lang.L("Hold"), cc, err)
+			m.done(lang.L("Hold"), subject{}, cc, err)
 		}
 	})
 }
 
 // done applies a control response, or shows why it failed. Not with mu held.
-func (m *InCallVM) done(what string, cc api.CallControl, err error) {
+func (m *InCallVM) done(what string, who subject, cc api.CallControl, err error) {
 	if err != nil {
 		m.log.Info(what, "err", err)
-		_ = m.Message.Set(failure(what, err))
+		_ = m.Message.Set(failureAbout(what, who, "", err))
 		return
 	}
 	_ = m.Message.Set("")
 	m.mu.Lock()
 	m.apply(cc)
 	m.mu.Unlock()
-}
-
-// failure is the line shown for a failed command (what is already
-// translated): the server's own words for a refusal, which are written
-// for the agent.
-func failure(what string, err error) string {
-	var re *RefusedError
-	if errors.As(err, &re) && re.Reason != "" {
-		return re.Reason
-	}
-	return lang.L("{{.What}} failed: {{.Error}}", map[string]any{"What": what, "Error": err.Error()})
 }
 
 // OpenTransfer opens the transfer dialog and loads its targets.
@@ -324,7 +322,7 @@ func (m *InCallVM) LoadTargets() { m.goCmd(m.reloadTargets) }
 func (m *InCallVM) reloadTargets(ctx context.Context) {
 	tt, err := m.backend.TransferTargets(ctx)
 	if err != nil {
-		_ = m.DialogError.Set(lang.L("Cannot load agents and groups: {{.Error}}", map[string]any{"Error": err.Error()}))
+		_ = m.DialogError.Set(lang.L("Cannot load agents and groups: {{.Error}}", map[string]any{"Error": reason(err)}))
 		return
 	}
 	agents := make([]any, 0, len(tt.Agents))
@@ -397,8 +395,12 @@ func (m *InCallVM) Choose(t api.Target) {
 		_ = m.DialogError.Set(msg)
 		return
 	}
+	who := m.subjectOf(t)
 	m.mu.Lock()
 	id, k := m.id, m.dialog
+	if k != DialogNone && id != "" {
+		m.target = who
+	}
 	m.mu.Unlock()
 	if k == DialogNone || id == "" {
 		return
@@ -414,7 +416,7 @@ func (m *InCallVM) Choose(t api.Target) {
 		}
 		if err != nil {
 			m.log.Info("transfer/consult", "kind", k, "err", err)
-			_ = m.DialogError.Set(failure(dialogWhat(k), err))
+			_ = m.DialogError.Set(failureAbout(dialogWhat(k), who, "", err))
 			var re *RefusedError
 			if errors.As(err, &re) && staleTargets(re.Code) {
 				// The list said the target was free and it no longer is:
@@ -437,6 +439,24 @@ func dialogWhat(k DialogKind) string {
 		return lang.L("Consult")
 	}
 	return lang.L("Transfer")
+}
+
+// subjectOf names t as the dialog lists it: "1002 Han Meimei", a group's
+// label, the number.
+func (m *InCallVM) subjectOf(t api.Target) subject {
+	name := t.To
+	switch t.Kind {
+	case api.TargetAgent:
+		name = m.agentName(t.To)
+	case api.TargetGroup:
+		items, _ := m.Groups.Get()
+		for _, it := range items {
+			if g := it.(TargetGroup); g.Name == t.To && g.Label != "" {
+				name = g.Label
+			}
+		}
+	}
+	return subject{kind: t.Kind, name: name}
 }
 
 // unselectable says why t cannot be chosen from the loaded lists, "" if it can.
@@ -479,13 +499,14 @@ func (m *InCallVM) ConsultCancel() { m.consultStep(lang.L("Cancel consult"), m.b
 func (m *InCallVM) consultStep(what string, f func(context.Context, string) (api.CallControl, error)) {
 	m.mu.Lock()
 	id, ok := m.id, m.live && m.state() == api.ControlConsulting
+	who := m.target
 	m.mu.Unlock()
 	if !ok {
 		return
 	}
 	m.goCmd(func(ctx context.Context) {
 		cc, err := f(ctx, id)
-		m.done(what, cc, err)
+		m.done(what, who, cc, err)
 	})
 }
 
@@ -570,10 +591,12 @@ func (m *InCallVM) render() {
 	case st == api.ControlTransferring:
 		kind, text = BannerTransferring, lang.L("Transferring to {{.Name}}…", map[string]any{"Name": transferName(m.ctl)})
 	}
-	if n := m.ctl.Notice; n != nil && n.Message != "" && (kind == BannerNone || kind == BannerHeld) {
+	if n := m.ctl.Notice; n != nil && (kind == BannerNone || kind == BannerHeld) {
 		// A failed step (the target did not answer, the customer is back)
 		// matters more than the state it left behind.
-		kind, text = BannerNotice, n.Message
+		if s := noticeLine(*n, m.target); s != "" {
+			kind, text = BannerNotice, s
+		}
 	}
 	_ = m.BannerKind.Set(int(kind))
 	_ = m.Banner.Set(text)

@@ -197,16 +197,16 @@ func TestInCallStateTransitions(t *testing.T) {
 			}
 			f.server(t, api.EventControl, api.CallControl{CallID: "c1", State: api.ControlTalking,
 				Notice: &api.Notice{Code: api.CodeNoAnswer, Message: "1002 did not answer; the customer is back with you"}})
-		}, controls{Active: true, CanHold: true, CanConsult: true, Kind: BannerNotice, Banner: "1002 did not answer; the customer is back with you"},
+		}, controls{Active: true, CanHold: true, CanConsult: true, Kind: BannerNotice, Banner: "Nobody in Sales answered; the customer is back with you"},
 			[]string{"targets", "transfer c1 group:sales"}, [4]string{"13800138000", "", "", ""}},
 		{"another call's control event is ignored", func(f *workFixture, t *testing.T) {
 			f.server(t, api.EventControl, api.CallControl{CallID: "c9", State: api.ControlHeld})
 		}, talking, nil, [4]string{"13800138000", "", "", ""}},
-		{"hold refused: the server's words", func(f *workFixture, t *testing.T) {
-			f.work.errs["hold"] = &RefusedError{Reason: "The call is not yours", Code: api.CodeNotInCall}
+		{"hold refused: translated, no id", func(f *workFixture, t *testing.T) {
+			f.work.errs["hold"] = &RefusedError{Reason: "you are not on call 0b5e4c1a-9f3e-4d2b-8c1a-2f4e6a8b0c1d", Code: api.CodeNotInCall}
 			f.incall.ToggleHold()
 			f.wait()
-			if m := str(t, f.incall.Message); m != "The call is not yours" {
+			if m := str(t, f.incall.Message); m != "You are no longer in this call" {
 				t.Errorf("message %q", m)
 			}
 		}, talking, []string{"hold c1"}, [4]string{"13800138000", "", "", ""}},
@@ -297,7 +297,7 @@ func TestTransferDialog(t *testing.T) {
 		{"group with nobody online refused here", api.Target{Kind: api.TargetGroup, To: "vip"}, nil, "Nobody in VIP is online", false},
 		{"empty number", api.Target{Kind: api.TargetNumber, To: "  "}, nil, "Enter a number to call", false},
 		{"server refuses: busy", api.Target{Kind: api.TargetAgent, To: "1003"},
-			&RefusedError{Reason: "1003 Wang Fang is on a call", Code: api.CodeAgentBusy}, "1003 Wang Fang is on a call", true},
+			&RefusedError{Reason: "agent 1003 is busy", Code: api.CodeAgentBusy}, "1003 Wang Fang is busy", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f.work.errs["transfer"] = tc.err

@@ -164,7 +164,7 @@ func (m *NotesVM) openBox(ctx context.Context, id string) {
 	switch {
 	case errors.As(err, &re) && re.Code == api.CodeNoteBoxOpen:
 		m.pending = id
-		_ = m.Message.Set(re.Reason)
+		_ = m.Message.Set(failure(lang.L("Open notes"), err))
 		// Only a box this panel opened can be closed from here.
 		_ = m.ClosePrevious.Set(m.open != "")
 		return
@@ -263,7 +263,7 @@ func (m *NotesVM) Save() {
 		}
 		if err != nil {
 			m.log.Info("save note", "err", err)
-			_ = m.Message.Set(failure(lang.L("Save note"), err))
+			_ = m.Message.Set(failureAbout(lang.L("Save note"), subject{}, lang.L("The note box of this call is closed"), err))
 			return
 		}
 		m.mu.Lock()
