@@ -159,6 +159,9 @@ func (c *Center) requeued(ctx context.Context, call sipedge.QueueCall, pop callc
 		// Its offers carry the transfer leg's id (the answering agent's
 		// record), so screen, offers and history agree.
 		pop.CallID = call.OfferID()
+		// The stay is a transfer leg with a record of its own even if
+		// the customer hangs up before any agent takes it.
+		call.StartTransferLeg(group)
 		c.route(ctx, call, c.transferRoute(ctx, call, group, log), pop, log)
 	}
 	// A requeue asked as the call ended is void.

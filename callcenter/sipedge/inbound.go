@@ -117,7 +117,10 @@ type InboundCall struct {
 	// group: the transfer leg's record gets them.
 	legGroup string
 	legWait  time.Duration
-	outcome  *outcome
+	// stay is the transfer leg a transfer to a group opened
+	// (StartTransferLeg); close records it if no agent took it.
+	stay    *transferStay
+	outcome *outcome
 }
 
 type outcome struct {
@@ -186,7 +189,24 @@ func (ic *InboundCall) SetQueueWait(d time.Duration) {
 func (ic *InboundCall) SetOutcome(res callcenter.Result, by callcenter.Party) {
 	ic.mu.Lock()
 	ic.outcome = &outcome{res, by}
+	if ic.stay != nil && !ic.stay.bridged {
+		ic.stay.outcome = ic.outcome
+	}
 	ic.mu.Unlock()
+}
+
+// StartTransferLeg opens the transfer leg (OfferID) of a transfer to
+// group: its record is written at the call's end if no agent takes it.
+// It does nothing before the customer's agent left.
+func (ic *InboundCall) StartTransferLeg(group string) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if !ic.transferred || ic.transferID == "" {
+		return
+	}
+	ic.stay = startStay(ic.stay, ic.transferID, ic.e.now())
+	// This stay's group and wait, not an earlier stay's.
+	ic.legGroup, ic.legWait = group, 0
 }
 
 // Reject refuses the unanswered call with a final status (e.g. 404 for a
@@ -396,6 +416,9 @@ func (ic *InboundCall) Bridge(leg *AgentLeg) error {
 	if ic.transferred {
 		// A transfer to a group reached this agent: the leg gets a record
 		// of its own, linked to the customer call.
+		if ic.stay != nil {
+			ic.stay.bridged = true
+		}
 		ic.mu.Unlock()
 		ic.transferLeg(leg)
 		return nil
@@ -489,6 +512,12 @@ func (ic *InboundCall) close() {
 	oc := ic.outcome
 	rec := ic.recordLocked()
 	customerEnd := ic.customerEnd
+	var stay *transferStay
+	if ic.stay != nil && !ic.stay.bridged {
+		st := *ic.stay
+		stay = &st
+	}
+	legGroup, legWait := ic.legGroup, ic.legWait
 	ic.mu.Unlock()
 	live := false
 	for _, l := range legs {
@@ -544,6 +573,9 @@ func (ic *InboundCall) close() {
 		}
 	}
 
+	if stay != nil {
+		unservedRecord(ic, *stay, c.typ, c.caller, ic.num.E164, legGroup, legWait, customerGone, customerEnd)
+	}
 	rec.EndedAt = e.now()
 	if customerGone && !customerEnd.IsZero() {
 		rec.EndedAt = customerEnd

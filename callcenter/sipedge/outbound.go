@@ -52,7 +52,10 @@ type OutboundCall struct {
 	transferID  string
 	group       string
 	queueWait   time.Duration
-	outcome     *outcome
+	// stay is the transfer leg a transfer to a group opened
+	// (StartTransferLeg); close records it if no agent took it.
+	stay    *transferStay
+	outcome *outcome
 }
 
 // ID is the call's id (its record's key).
@@ -170,6 +173,12 @@ func (oc *OutboundCall) close() {
 	}
 	oc.mu.Lock()
 	sentAway := oc.outcome != nil
+	var stay *transferStay
+	if oc.stay != nil && !oc.stay.bridged {
+		st := *oc.stay
+		stay = &st
+	}
+	group, wait := oc.group, oc.queueWait
 	oc.mu.Unlock()
 	var by callcenter.Party
 	switch {
@@ -194,6 +203,9 @@ func (oc *OutboundCall) close() {
 	}
 	if err := c.out.Hangup(hctx); err != nil {
 		e.log.Debug("sip: hangup customer", "call", c.id, "error", err)
+	}
+	if stay != nil {
+		unservedRecord(oc, *stay, c.typ, c.callee, c.number, group, wait, customerGone, customerEnd)
 	}
 	r := c.record()
 	r.EndedAt = e.now()

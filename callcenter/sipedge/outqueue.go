@@ -136,6 +136,9 @@ func (oc *OutboundCall) Bridge(leg *AgentLeg) error {
 	}
 	leg.part.Store(p)
 	oc.bridged = leg
+	if oc.stay != nil {
+		oc.stay.bridged = true
+	}
 	customerHearsAll(oc.room)
 	group, wait := oc.group, oc.queueWait
 	oc.mu.Unlock()
@@ -165,5 +168,22 @@ func (oc *OutboundCall) SetQueueWait(d time.Duration) {
 func (oc *OutboundCall) SetOutcome(res callcenter.Result, by callcenter.Party) {
 	oc.mu.Lock()
 	oc.outcome = &outcome{res, by}
+	if oc.stay != nil && !oc.stay.bridged {
+		oc.stay.outcome = oc.outcome
+	}
 	oc.mu.Unlock()
+}
+
+// StartTransferLeg opens the transfer leg (OfferID) of a transfer to
+// group: its record is written at the call's end if no agent takes it.
+// It does nothing while the dialling agent has the customer.
+func (oc *OutboundCall) StartTransferLeg(group string) {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if !oc.transferred || oc.transferID == "" {
+		return
+	}
+	oc.stay = startStay(oc.stay, oc.transferID, oc.e.now())
+	// This stay's group and wait, not an earlier stay's.
+	oc.group, oc.queueWait = group, 0
 }

@@ -45,12 +45,72 @@ type QueueCall interface {
 	SetQueueWait(d time.Duration)
 	// SetOutcome says why the call ended without an agent.
 	SetOutcome(res callcenter.Result, by callcenter.Party)
+	// StartTransferLeg opens the transfer leg a transfer to group begins
+	// (id OfferID): the customer's stay in the group's IVR and queue. Once
+	// an agent is bridged the leg's record is that agent's; if none is,
+	// the call's end writes it: abandoned when the customer hung up, else
+	// with the outcome the queue set (SetOutcome). Without it, an agent
+	// never reached after a transfer leaves the leg unrecorded.
+	StartTransferLeg(group string)
 }
 
 var (
 	_ QueueCall = (*InboundCall)(nil)
 	_ QueueCall = (*OutboundCall)(nil)
 )
+
+// transferStay is the transfer leg a transfer to a group opened, until
+// an agent is bridged (its record is then transferRecord's) or the call
+// ends (unservedRecord).
+type transferStay struct {
+	id      string
+	started time.Time
+	bridged bool
+	// outcome is why the queue sent the customer away (SetOutcome).
+	outcome *outcome
+}
+
+// startStay opens the stay of transfer leg id, keeping an open stay of
+// the same leg (a second StartTransferLeg without a new transfer).
+func startStay(cur *transferStay, id string, now time.Time) *transferStay {
+	if cur != nil && cur.id == id && !cur.bridged {
+		return cur
+	}
+	return &transferStay{id: id, started: now}
+}
+
+// unservedRecord writes the one record of a transfer leg no agent took:
+// the customer hung up in the group's IVR or queue (abandoned, with the
+// wait, hung up by the customer — the leg's caller), or the queue sent
+// the customer away (its outcome), or the call ended otherwise (failed,
+// system). Issue 3's rule for calls abandoned in a queue applies to the
+// queue stay after a transfer as well.
+func unservedRecord(ac anchored, st transferStay, typ callcenter.CallType, customer, number, group string, wait time.Duration, customerGone bool, customerEnd time.Time) {
+	e, c := ac.edge(), ac.base()
+	r := callcenter.CallRecord{CallID: st.id, Type: typ, Caller: customer, Callee: number, Number: number,
+		StartedAt: st.started, EndedAt: e.now(), Group: group, QueueWait: wait, ParentID: c.id}
+	switch {
+	case customerGone:
+		r.Result, r.HangupBy, r.Abandoned = callcenter.ResultCancelled, callcenter.PartyCaller, true
+		if !customerEnd.IsZero() {
+			r.EndedAt = customerEnd
+		}
+	case st.outcome != nil:
+		r.Result, r.HangupBy = st.outcome.res, st.outcome.by
+	default:
+		r.Result, r.HangupBy = callcenter.ResultFailed, callcenter.PartySystem
+	}
+	if r.EndedAt.Before(r.StartedAt) {
+		r.EndedAt = r.StartedAt
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 5*time.Second)
+	defer cancel()
+	if err := e.rec.EndCallRecord(ctx, r); err != nil {
+		e.log.Error("sip: end transfer leg record", "call", c.id, "leg", st.id, "error", err)
+	}
+	e.log.Info("sip: transfer leg not served", "call", c.id, "leg", st.id, "group", group,
+		"queue_wait", wait, "result", r.Result, "hangup_by", r.HangupBy, "abandoned", r.Abandoned)
+}
 
 // offerSpec is what an offer of a queue call to an agent carries.
 type offerSpec struct {
