@@ -117,11 +117,13 @@ type fakeRecords struct {
 	mu     sync.Mutex
 	rows   map[string]callcenter.CallRecord
 	begins int
-	ended  chan callcenter.CallRecord
+	// ends counts EndCallRecord calls per call id (ended or not).
+	ends  map[string]int
+	ended chan callcenter.CallRecord
 }
 
 func newFakeRecords() *fakeRecords {
-	return &fakeRecords{rows: map[string]callcenter.CallRecord{}, ended: make(chan callcenter.CallRecord, 100)}
+	return &fakeRecords{rows: map[string]callcenter.CallRecord{}, ends: map[string]int{}, ended: make(chan callcenter.CallRecord, 100)}
 }
 
 func (r *fakeRecords) BeginCallRecord(_ context.Context, c callcenter.CallRecord) error {
@@ -137,6 +139,7 @@ func (r *fakeRecords) BeginCallRecord(_ context.Context, c callcenter.CallRecord
 func (r *fakeRecords) EndCallRecord(_ context.Context, c callcenter.CallRecord) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.ends[c.CallID]++
 	if old, ok := r.rows[c.CallID]; ok && !old.EndedAt.IsZero() {
 		return nil
 	}
@@ -149,6 +152,13 @@ func (r *fakeRecords) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.rows)
+}
+
+// endCalls is how many times the record of id was ended.
+func (r *fakeRecords) endCalls(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ends[id]
 }
 
 func (r *fakeRecords) waitEnded(t *testing.T) callcenter.CallRecord {
