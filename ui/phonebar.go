@@ -492,3 +492,21 @@ func (c capHeight) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		o.Resize(size)
 	}
 }
+
+// keyboardDTMF makes the keys typed in the phone window send DTMF during a
+// call, as the Keypad buttons do (PhoneBarVM.KeyboardDTMF), without
+// opening the dial pad. Fyne hands a typed character to the canvas only
+// when no widget has focus, so the number field, the notes and the
+// dialogs' fields keep their typing. While a dialog, a menu or the pop is
+// up the keys go nowhere either: the agent is busy with it, and a digit
+// meant for a dialog's field must not reach the customer as a tone.
+func keyboardDTMF(c fyne.Canvas, m *vm.PhoneBarVM) {
+	c.SetOnTypedRune(func(r rune) {
+		// The driver already gives a focused widget its typing; the
+		// check states the rule here too.
+		if c.Focused() != nil || c.Overlays().Top() != nil {
+			return
+		}
+		m.KeyboardDTMF(r)
+	})
+}

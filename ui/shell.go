@@ -156,6 +156,7 @@ func (s *Shell) showLogin() {
 	s.loginView = newLoginView(s.login, s.submit)
 	s.win.SetTitle(lang.L("AgentPhone"))
 	s.win.SetContent(s.loginView.content)
+	s.win.Canvas().SetOnTypedRune(nil) // no call, no DTMF from the keyboard
 	s.win.Resize(fyne.NewSize(380, 480))
 	s.win.Canvas().Focus(s.loginView.work)
 }
@@ -285,6 +286,7 @@ func (s *Shell) showBar(ss *session) {
 	ss.view = newPhoneBarView(ss.bar, ss.parts, func() *fyne.Menu { return s.menu(ss) }, s.win.Canvas)
 	s.win.SetTitle(fmt.Sprintf("%s — %s", lang.L("AgentPhone"), ss.sess.Login.Agent.WorkNumber))
 	s.win.SetContent(ss.view.content)
+	keyboardDTMF(s.win.Canvas(), ss.bar)
 	ss.pop = newIncomingPop(ss.bar, ss.parts.pop, s.win.Canvas(), ss.view.header)
 	ss.view.onResize = ss.pop.fit
 	// Tall enough for a call in progress (call info, customer card, DTMF

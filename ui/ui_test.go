@@ -152,6 +152,9 @@ func TestLoginThenPhoneBarThenLogout(t *testing.T) {
 	if s.Window().Content() != s.session.view.content {
 		t.Fatal("window does not show the phone bar")
 	}
+	if s.Window().Canvas().OnTypedRune() == nil {
+		t.Error("keys typed in the phone window do not reach the bar (keyboard DTMF)")
+	}
 	if got := s.session.view.agent.Text; got != "Alice (1001)" {
 		t.Errorf("agent label %q", got)
 	}
@@ -171,6 +174,9 @@ func TestLoginThenPhoneBarThenLogout(t *testing.T) {
 	}
 	if s.Window().Content() != s.loginView.content {
 		t.Error("window does not show the login form after logout")
+	}
+	if s.Window().Canvas().OnTypedRune() != nil {
+		t.Error("keyboard DTMF still wired on the login form")
 	}
 	if got := s.loginView.password.Text; got != "" {
 		t.Errorf("password kept after logout without remember: %q", got)

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -502,4 +504,80 @@ func TestIncomingPopFollowsTheWindow(t *testing.T) {
 	if pop.Width < size.Width-4*theme.Padding() || pop.Height < size.Height/2 {
 		t.Errorf("pop %v in a %v window", pop, size)
 	}
+}
+
+// Keys typed in the window during a call send DTMF like the Keypad
+// buttons, without opening the dial pad; not into a focused text field,
+// not while a dialog is up, and not without a call.
+func TestKeyboardSendsDTMF(t *testing.T) {
+	f := newWorkFixture(t)
+	c := f.w.Canvas()
+	keyboardDTMF(c, f.m)
+
+	// No call: typing dials nothing and sends nothing.
+	f.register(t)
+	test.TypeOnCanvas(c, "123")
+	if n := f.v.number.Text; n != "" {
+		t.Errorf("number %q typed without focus", n)
+	}
+
+	f.answer(t, "13800138000")
+	ops := func() []string {
+		var d []string
+		for _, o := range f.call.Ops() {
+			if strings.HasPrefix(o, "dtmf ") {
+				d = append(d, strings.TrimPrefix(o, "dtmf "))
+			}
+		}
+		return d
+	}
+	waitOps := func(want []string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !reflect.DeepEqual(ops(), want) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := ops(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("dtmf sent %q, want %q", got, want)
+		}
+	}
+	// The top row and the numeric keypad both arrive as characters;
+	// letters are not tones.
+	test.TypeOnCanvas(c, "12a*#0")
+	waitOps([]string{"1", "2", "*", "#", "0"})
+	if got := f.v.digits.Text; got != "DTMF 12*#0" {
+		t.Errorf("digits %q", got)
+	}
+	if f.v.keypadOn || containsObject(f.v.phoneTab, f.v.pad) {
+		t.Error("typing opened the dial pad")
+	}
+
+	// A focused text field (the notes) keeps its typing.
+	draft := f.v.work.notes.draft
+	f.v.work.sideTabs.SelectIndex(1)
+	c.Focus(draft)
+	if c.Focused() != draft {
+		t.Fatalf("focus on %T, not the note draft", c.Focused())
+	}
+	test.TypeOnCanvas(c, "9")
+	test.Type(draft, "9")
+	c.Unfocus()
+	if draft.Text != "9" {
+		t.Errorf("note draft %q", draft.Text)
+	}
+
+	// A dialog up: its fields are the agent's focus, not the customer.
+	test.Tap(f.v.work.incall.transfer)
+	f.wait()
+	if c.Overlays().Top() == nil {
+		t.Fatal("no transfer dialog")
+	}
+	test.TypeOnCanvas(c, "7")
+	f.v.work.incall.dialogOpen.Hide()
+	if c.Overlays().Top() != nil {
+		t.Fatal("transfer dialog still up")
+	}
+
+	test.TypeOnCanvas(c, "5")
+	waitOps([]string{"1", "2", "*", "#", "0", "5"})
 }

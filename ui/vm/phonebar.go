@@ -358,27 +358,56 @@ func (m *PhoneBarVM) ToggleMute() {
 // Key handles a dial-pad key: in an active call it sends DTMF, otherwise it
 // types into the number field.
 func (m *PhoneBarVM) Key(k string) {
-	m.mu.Lock()
-	c, st := m.cur, m.state
-	m.mu.Unlock()
-	if c != nil && st == CallActive {
-		d, _ := m.Digits.Get()
-		_ = m.Digits.Set(d + k)
-		m.mu.Lock()
-		m.dtmf = append(m.dtmf, dtmfKey{c, k})
-		if !m.dtmfBusy {
-			m.dtmfBusy = true
-			m.goCmd(m.sendDTMF)
-		}
-		m.mu.Unlock()
+	if m.sendKey(k) {
 		return
 	}
-	if c != nil || m.dialing {
+	m.mu.Lock()
+	busy := m.cur != nil || m.dialing
+	m.mu.Unlock()
+	if busy {
 		return
 	}
 	n, _ := m.Number.Get()
 	_ = m.Number.Set(n + k)
 }
+
+// KeyboardDTMF handles a character typed on the keyboard while no text
+// field has focus: during an active call 0-9 * # (the top row or the
+// numeric keypad) send DTMF exactly as the keypad's buttons do, without
+// opening it. Anything else, or no active call, is ignored (the number
+// field takes digits only when it has focus, so that a stray key between
+// calls dials nothing); it reports whether the key was sent.
+func (m *PhoneBarVM) KeyboardDTMF(r rune) bool {
+	if !strings.ContainsRune(keyboardDTMF, r) {
+		return false
+	}
+	return m.sendKey(string(r))
+}
+
+// sendKey queues k as DTMF on the active call, if there is one: the check
+// and the queueing under one lock, so a key typed as the call ends is
+// dropped rather than typed into the number field.
+func (m *PhoneBarVM) sendKey(k string) bool {
+	m.mu.Lock()
+	c := m.cur
+	if c == nil || m.state != CallActive {
+		m.mu.Unlock()
+		return false
+	}
+	m.dtmf = append(m.dtmf, dtmfKey{c, k})
+	if !m.dtmfBusy {
+		m.dtmfBusy = true
+		m.goCmd(m.sendDTMF)
+	}
+	m.mu.Unlock()
+	d, _ := m.Digits.Get()
+	_ = m.Digits.Set(d + k)
+	return true
+}
+
+// keyboardDTMF are the keys a keyboard sends as DTMF (A-D are letters the
+// agent types in words, not tones).
+const keyboardDTMF = "0123456789*#"
 
 type dtmfKey struct {
 	call Call
