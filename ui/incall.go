@@ -231,9 +231,12 @@ type targetDialog struct {
 	errText *widget.Label
 	agents  *widget.List
 	groups  *widget.List
-	number  *widget.Entry
-	dial    *widget.Button
-	content fyne.CanvasObject
+	// agentItems and groupItems are what the lists show; main goroutine only.
+	agentItems []vm.TargetAgent
+	groupItems []vm.TargetGroup
+	number     *widget.Entry
+	dial       *widget.Button
+	content    fyne.CanvasObject
 }
 
 func newTargetDialog(m *vm.InCallVM) *targetDialog {
@@ -241,14 +244,42 @@ func newTargetDialog(m *vm.InCallVM) *targetDialog {
 	d.errText = widget.NewLabelWithData(m.DialogError)
 	d.errText.Wrapping = fyne.TextWrapWord
 	d.errText.Importance = widget.DangerImportance
-	d.agents = widget.NewListWithData(m.Agents, newAgentRow, func(it binding.DataItem, o fyne.CanvasObject) {
-		val, _ := it.(binding.Untyped).Get()
-		o.(*agentRow).set(val.(vm.TargetAgent), d)
+	// The lists show copies kept on the main goroutine: the view-model
+	// reloads targets from a command goroutine, and a list bound to its
+	// binding directly would read the items under another lock than the
+	// one they are written under.
+	d.agents = widget.NewList(func() int { return len(d.agentItems) }, newAgentRow, func(i widget.ListItemID, o fyne.CanvasObject) {
+		if i < len(d.agentItems) {
+			o.(*agentRow).set(d.agentItems[i], d)
+		}
 	})
-	d.groups = widget.NewListWithData(m.Groups, newGroupRow, func(it binding.DataItem, o fyne.CanvasObject) {
-		val, _ := it.(binding.Untyped).Get()
-		o.(*groupRow).set(val.(vm.TargetGroup), d)
+	d.groups = widget.NewList(func() int { return len(d.groupItems) }, newGroupRow, func(i widget.ListItemID, o fyne.CanvasObject) {
+		if i < len(d.groupItems) {
+			o.(*groupRow).set(d.groupItems[i], d)
+		}
 	})
+	m.Agents.AddListener(binding.NewDataListener(func() {
+		vals, _ := m.Agents.Get()
+		items := make([]vm.TargetAgent, 0, len(vals))
+		for _, v := range vals {
+			items = append(items, v.(vm.TargetAgent))
+		}
+		fyne.Do(func() {
+			d.agentItems = items
+			d.agents.Refresh()
+		})
+	}))
+	m.Groups.AddListener(binding.NewDataListener(func() {
+		vals, _ := m.Groups.Get()
+		items := make([]vm.TargetGroup, 0, len(vals))
+		for _, v := range vals {
+			items = append(items, v.(vm.TargetGroup))
+		}
+		fyne.Do(func() {
+			d.groupItems = items
+			d.groups.Refresh()
+		})
+	}))
 	noSelection(d.agents)
 	noSelection(d.groups)
 	d.number = widget.NewEntry()
