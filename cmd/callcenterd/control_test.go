@@ -21,7 +21,7 @@ import (
 )
 
 const (
-	tone1001 = 700
+	tone1001 = 1350 // away from the hold music (it has a strong 700 Hz partial)
 	tone1002 = 1000
 	tone2001 = 400
 	custTone = pstnsim.DefaultVoiceFreq

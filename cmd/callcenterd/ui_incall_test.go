@@ -173,7 +173,7 @@ func TestInCallVMOnRealControl(t *testing.T) {
 	}
 	a1.incall.Choose(api.Target{Kind: api.TargetAgent, To: "1002"})
 	a1.incall.Wait()
-	if e := strOf(a1.incall.DialogError); e != "agent 1002 is busy" {
+	if e := strOf(a1.incall.DialogError); e != "1002 Han Meimei is busy" {
 		t.Errorf("server refusal shown as %q", e)
 	}
 	if k := vm.DialogKind(intOf(a1.incall.Dialog)); k != vm.DialogTransfer {
