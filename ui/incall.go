@@ -258,28 +258,8 @@ func newTargetDialog(m *vm.InCallVM) *targetDialog {
 			o.(*groupRow).set(d.groupItems[i], d)
 		}
 	})
-	m.Agents.AddListener(binding.NewDataListener(func() {
-		vals, _ := m.Agents.Get()
-		items := make([]vm.TargetAgent, 0, len(vals))
-		for _, v := range vals {
-			items = append(items, v.(vm.TargetAgent))
-		}
-		fyne.Do(func() {
-			d.agentItems = items
-			d.agents.Refresh()
-		})
-	}))
-	m.Groups.AddListener(binding.NewDataListener(func() {
-		vals, _ := m.Groups.Get()
-		items := make([]vm.TargetGroup, 0, len(vals))
-		for _, v := range vals {
-			items = append(items, v.(vm.TargetGroup))
-		}
-		fyne.Do(func() {
-			d.groupItems = items
-			d.groups.Refresh()
-		})
-	}))
+	mirrorList(m.Agents, d.agents, &d.agentItems)
+	mirrorList(m.Groups, d.groups, &d.groupItems)
 	noSelection(d.agents)
 	noSelection(d.groups)
 	d.number = widget.NewEntry()
@@ -433,4 +413,20 @@ func (r *groupRow) set(g vm.TargetGroup, d *targetDialog) {
 // bar on a disabled row reads as if it had been chosen.
 func noSelection(l *widget.List) {
 	l.OnSelected = func(id widget.ListItemID) { l.Unselect(id) }
+}
+
+// mirrorList keeps *dst a copy of the binding's items, set on the main
+// goroutine, and refreshes list after each change.
+func mirrorList[T any](from binding.UntypedList, list *widget.List, dst *[]T) {
+	from.AddListener(binding.NewDataListener(func() {
+		vals, _ := from.Get()
+		items := make([]T, 0, len(vals))
+		for _, v := range vals {
+			items = append(items, v.(T))
+		}
+		fyne.Do(func() {
+			*dst = items
+			list.Refresh()
+		})
+	}))
 }
