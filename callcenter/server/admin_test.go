@@ -261,7 +261,7 @@ func TestAdminDisableEndsSessions(t *testing.T) {
 func TestAdminRenameNeedsStoreSupport(t *testing.T) {
 	e, _, tok := newAdminEnv(t)
 	if _, ok := any(e.st).(AgentRenamer); ok {
-		t.Skip("the store renames agents now")
+		t.Fatal("the test store renames agents: this test needs one that cannot (TestAdminRenameWithStoreSupport covers renaming)")
 	}
 	status, b := e.do(http.MethodPatch, "/v1/admin/agents/1001", tok, `{"name":"Alicia","disabled":true}`)
 	if status != http.StatusBadRequest || !strings.Contains(decodeError(t, b).Message, "rename") {
